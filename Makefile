@@ -1,0 +1,29 @@
+# The two commands a newcomer runs: `make run` (demo) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## Set up, record a simulated session through virtual BLE sensors, serve the dashboard.
+run: $(STAMP)
+	$(BIN)/rehab demo
+
+## Set up (venv, system packages for browser + PostgreSQL tests) and run the whole test suite.
+test: $(STAMP)
+	@scripts/ensure-system-packages
+	scripts/with-postgres $(BIN)/python -m pytest
+
+## Speed and memory figures (on demand, not part of `make test`).
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

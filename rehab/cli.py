@@ -1,0 +1,22 @@
+"""The `rehab` command line: one Typer app; each command group lives in rehab/commands/<name>.py."""
+
+from __future__ import annotations
+
+import typer
+
+from rehab.commands import analyze, demo, specs, simulate, sensors_cmd, record, serve, storage
+
+app = typer.Typer(
+    name="rehab",
+    help="Hip/psoas rehab tracker: thigh + pelvis IMUs → hip flexion, reps, lumbar compensation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in (specs, simulate, analyze, sensors_cmd, record, serve, storage, demo):
+    _module.register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
