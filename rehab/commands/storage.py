@@ -1,9 +1,249 @@
-"""`rehab` commands: storage (not implemented yet)."""
+"""`rehab` commands: export, import, and the `db` group (upgrade, create-user).
+
+Where the data lives: ``--data-dir`` / ``$REHAB_DATA_DIR`` and ``--database-url`` /
+``$REHAB_DATABASE_URL`` (see docs/store.md). Passwords are never taken on the command line:
+they are prompted for (hidden) or read from stdin with ``--password-stdin``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
+
+from rehab.commands import errors
+
+
+fail = errors.fail  # escapes Rich markup itself (file names and CSV cells may contain '[')
+
+
+console = Console()
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default $REHAB_DATA_DIR or ~/.local/share/rehab-tracker).")
+]
+UrlOpt = Annotated[
+    str | None, typer.Option("--database-url", help="Database URL (default $REHAB_DATABASE_URL, else SQLite in the data dir).")
+]
+
+
+def _open_store(database_url: str | None, data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from store import Store, StoreError
+
+    try:
+        return Store(database_url, data_dir=data_dir)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def _resolve_patient(store, ref: str) -> int:  # type: ignore[no-untyped-def]
+    """A patient given as numeric id or username."""
+    from store import NotFoundError
+
+    try:
+        user = store.get_user(int(ref)) if ref.isdigit() else store.get_user_by_username(ref)
+    except NotFoundError:
+        fail(f"patient {ref!r} not found")
+    if not user.is_patient:
+        fail(f"user {ref!r} is a {user.role}, not a patient")
+    return user.id
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--started-at {value!r} is not an ISO 8601 time (e.g. 2026-03-02T09:00:00Z)")
+    if t.tzinfo is None:
+        fail(f"--started-at {value!r} has no timezone; add Z or +hh:mm")
+    return t.astimezone(dt.UTC)
+
+
+def export_cmd(
+    session_id: Annotated[int | None, typer.Argument(help="Session to export.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output directory (created if missing).")] = Path("."),
+    patient: Annotated[str | None, typer.Option("--patient", help="Export a whole patient's history (id or username).")] = None,
+    database_url: UrlOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Export a session (raw, angles, reps, summary CSVs) or a patient's history (one CSV per table)."""
+    from store import NotFoundError, StoreError
+    from store.exporting import PATIENT_TABLES, export_patient, export_session
+
+    if (session_id is None) == (patient is None):
+        fail("give either a SESSION_ID or --patient ID, not both and not neither")
+    store = _open_store(database_url, data_dir)
+    try:
+        with _progress() as progress:
+            if session_id is not None:
+                task = progress.add_task(f"session {session_id}", total=4)
+            else:
+                task = progress.add_task(f"patient {patient}", total=len(PATIENT_TABLES))
+
+            def step(name: str) -> None:
+                progress.update(task, description=f"writing {name}")
+                progress.advance(task)
+
+            if session_id is not None:
+                result = export_session(store, session_id, out, step=step)
+            else:
+                result = export_patient(store, _resolve_patient(store, patient or ""), out, step=step)
+    except NotFoundError as exc:
+        fail(str(exc))
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    for table, path in result.files.items():
+        console.print(f"{table:>13}: {path}", markup=False)
+
+
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Raw-session CSV file(s).", exists=False)],
+    patient: Annotated[str, typer.Option("--patient", help="Patient id or username.")],
+    exercise: Annotated[str, typer.Option("--exercise", help="knee_raise | hip_extension | deep_squat")],
+    side: Annotated[str, typer.Option("--side", help="left | right")],
+    started_at: Annotated[
+        str | None, typer.Option("--started-at", help="Session start, ISO 8601 with timezone (default: now).")
+    ] = None,
+    threshold_deg: Annotated[
+        float | None, typer.Option("--threshold-deg", help="Compensation threshold (default: the prescription's).")
+    ] = None,
+    database_url: UrlOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Analyse and store raw-session CSV(s); a malformed file is rejected (line, reason, exit 2) and nothing is stored."""
+    from store import StoreError
+    from store.importing import analyse_and_store, read_for_import
+    from tracker.conventions import check_exercise, check_side
+    from tracker.rawcsv import RawCsvError
+
+    try:
+        check_exercise(exercise)
+        check_side(side)
+    except ValueError as exc:
+        fail(str(exc))
+    start = _parse_time(started_at)
+    for f in files:
+        if not f.is_file():
+            fail(f"{f}: no such file")
+    store = _open_store(database_url, data_dir)
+    try:
+        patient_id = _resolve_patient(store, patient)
+        raws = []
+        with _progress() as progress:
+            task = progress.add_task("validating", total=len(files))
+            for f in files:
+                progress.update(task, description=f"validating {f.name}")
+                try:
+                    raws.append(read_for_import(f))
+                except RawCsvError as exc:
+                    fail(f"{f}: {exc.reason}" + (f" (line {exc.line})" if exc.line is not None else "") + "; nothing stored")
+                progress.advance(task)
+            task = progress.add_task("storing", total=len(files))
+            stored = []
+            for f, raw in zip(files, raws, strict=True):
+                progress.update(task, description=f"analysing {f.name}")
+                try:
+                    sid, analysis = analyse_and_store(
+                        store,
+                        raw,
+                        patient_id=patient_id,
+                        exercise=exercise,
+                        side=side,
+                        started_at=start or dt.datetime.now(dt.UTC),
+                        source_name=f.name,
+                        threshold_deg=threshold_deg,
+                    )
+                except (StoreError, ValueError) as exc:
+                    fail(f"{f}: {exc}")
+                stored.append((f, sid, analysis))
+                progress.advance(task)
+    finally:
+        store.close()
+    for f, sid, analysis in stored:
+        s = analysis.summary
+        console.print(
+            f"{f.name}: session {sid} — {s.rep_count} reps, ROM {s.rom_deg:.1f}°, "
+            f"{s.compensation_count} compensated",
+            markup=False,
+        )
+
+
+def db_upgrade(database_url: UrlOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Create the database or bring its schema up to date (Alembic migrations shipped in the package)."""
+    from store import db
+
+    store = _open_store(database_url, data_dir)  # opening upgrades to head
+    try:
+        rev = db.current_revision(store.engine)
+        where = make_url(store.config.database_url).render_as_string(hide_password=True)
+    finally:
+        store.close()
+    console.print(f"schema at revision {rev} — {where}; data dir {store.data_dir}", markup=False)
+
+
+def db_create_user(
+    username: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
+    role: Annotated[str, typer.Option("--role", help="patient | therapist | admin")],
+    display_name: Annotated[str | None, typer.Option("--display-name", help="Name shown in the dashboard.")] = None,
+    therapist: Annotated[str | None, typer.Option("--therapist", help="The patient's therapist (id or username).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    database_url: UrlOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create an account (argon2-hashed password, prompted for unless --password-stdin)."""
+    from store import NotFoundError, StoreError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _open_store(database_url, data_dir)
+    try:
+        therapist_id = None
+        if therapist is not None:
+            try:
+                t = store.get_user(int(therapist)) if therapist.isdigit() else store.get_user_by_username(therapist)
+            except NotFoundError:
+                fail(f"therapist {therapist!r} not found")
+            therapist_id = t.id
+        try:
+            user = store.create_user(
+                username, password, role=role, display_name=display_name, therapist_id=therapist_id
+            )
+        except StoreError as exc:
+            fail(str(exc))
+    finally:
+        store.close()
+    console.print(f"created {user.role} {user.username!r} (id {user.id})", markup=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rehab` app."""
+    app.command("export")(export_cmd)
+    app.command("import")(import_cmd)
+    db_app = typer.Typer(help="Database: create/upgrade the schema, create accounts.", no_args_is_help=True)
+    db_app.command("upgrade")(db_upgrade)
+    db_app.command("create-user")(db_create_user)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,92 @@
+"""Where the store lives: a data directory (Parquet files, default SQLite database) and a database URL.
+
+Precedence for the URL: explicit argument > ``$REHAB_DATABASE_URL`` > ``database_url`` in
+``<data dir>/config.toml`` > ``sqlite:///<data dir>/rehab.sqlite3``.
+The data directory: explicit argument > ``$REHAB_DATA_DIR`` > ``$XDG_DATA_HOME/rehab-tracker`` >
+``~/.local/share/rehab-tracker``. It is created (and kept) readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.errors import StoreConfigError
+
+DATA_DIR_ENV = "REHAB_DATA_DIR"
+DATABASE_URL_ENV = "REHAB_DATABASE_URL"
+CONFIG_FILE_NAME = "config.toml"
+SQLITE_FILE_NAME = "rehab.sqlite3"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    data_dir: Path
+    database_url: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "rehab-tracker"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and make it owner-only (0700), whatever the umask."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
+        os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def ensure_private_file(path: Path) -> Path:
+    """Create ``path`` empty if missing, owner read/write only (0600)."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE_MODE)
+    os.close(fd)
+    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_FILE_MODE:
+        os.chmod(path, PRIVATE_FILE_MODE)
+    return path
+
+
+def _url_from_config_file(data_dir: Path) -> str | None:
+    path = data_dir / CONFIG_FILE_NAME
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise StoreConfigError(f"{path}: not valid TOML ({exc})") from exc
+    url = doc.get("database_url")
+    if url is not None and not isinstance(url, str):
+        raise StoreConfigError(f"{path}: database_url must be a string, got {type(url).__name__}")
+    return url
+
+
+def resolve_config(url: str | None = None, data_dir: Path | str | None = None) -> StoreConfig:
+    """Work out the data directory and database URL (see module docstring); creates nothing."""
+    ddir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    chosen = url or os.environ.get(DATABASE_URL_ENV) or _url_from_config_file(ddir)
+    if not chosen:
+        chosen = f"sqlite:///{ddir / SQLITE_FILE_NAME}"
+    if not (chosen.startswith("sqlite") or chosen.startswith("postgresql")):
+        raise StoreConfigError(
+            f"unsupported database URL scheme in {chosen.split(':', 1)[0]!r}; "
+            "use sqlite:///path or postgresql+psycopg://user@host/db"
+        )
+    if chosen.startswith("postgresql://") or chosen.startswith("postgres://"):
+        # The only PostgreSQL driver we ship is psycopg 3.
+        chosen = "postgresql+psycopg://" + chosen.split("://", 1)[1]
+    return StoreConfig(data_dir=ddir, database_url=chosen)

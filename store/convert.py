@@ -1,0 +1,121 @@
+"""Database rows ↔ the records and tracker results the store hands out (NaN ↔ NULL, Rep.index ↔ rep_index)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+
+from store.models import PainReportRow, PrescriptionRow, ProgressionDecisionRow, RepRow, SessionRow, UserRow
+from store.records import (
+    PainReport,
+    Prescription,
+    ProgressionDecision,
+    SessionRecord,
+    User,
+    nan_if_none,
+    none_if_nan,
+)
+from tracker.results import Calibration, Rep, SensorCalibration
+
+REP_FIELDS = [f.name for f in fields(Rep)]
+REP_FLOATS = [
+    "start_s", "peak_s", "end_s", "peak_hip_flexion_deg", "hold_s", "compensation_deg",
+    "start_hip_flexion_deg", "range_deg", "pelvic_tilt_change_deg", "duration_s",
+]  # fmt: skip
+SUMMARY_FLOATS = [
+    "rom_deg", "mean_peak_hip_flexion_deg", "compensation_rate", "mean_rep_duration_s",
+    "mean_hold_s", "duration_s",
+]  # fmt: skip
+SUMMARY_INTS = ["rep_count", "full_rep_count", "partial_rep_count", "compensation_count", "set_count"]
+
+
+def user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        therapist_id=row.therapist_id,
+        active=row.active,
+        created_at=row.created_at,
+    )
+
+
+def prescription(row: PrescriptionRow) -> Prescription:
+    return Prescription(**{f.name: getattr(row, f.name) for f in fields(Prescription)})
+
+
+def session(row: SessionRow) -> SessionRecord:
+    values = {f.name: getattr(row, f.name) for f in fields(SessionRecord)}
+    for name in SUMMARY_FLOATS:
+        values[name] = nan_if_none(values[name])
+    return SessionRecord(**values)
+
+
+def pain(row: PainReportRow) -> PainReport:
+    return PainReport(**{f.name: getattr(row, f.name) for f in fields(PainReport)})
+
+
+def decision(row: ProgressionDecisionRow) -> ProgressionDecision:
+    return ProgressionDecision(**{f.name: getattr(row, f.name) for f in fields(ProgressionDecision)})
+
+
+def calibration_from_json(data: Mapping[str, Any]) -> Calibration:
+    return Calibration(
+        stand_start_s=nan_if_none(data["stand_start_s"]),
+        stand_duration_s=nan_if_none(data["stand_duration_s"]),
+        sensors=tuple(
+            SensorCalibration(
+                sensor=s["sensor"],
+                misplacement_deg=nan_if_none(s["misplacement_deg"]),
+                stand_accel_norm_m_s2=nan_if_none(s["stand_accel_norm_m_s2"]),
+                stand_gyro_rms_rad_s=nan_if_none(s["stand_gyro_rms_rad_s"]),
+            )
+            for s in data["sensors"]
+        ),
+        flexion_axis_confidence=nan_if_none(data["flexion_axis_confidence"]),
+        quality=data["quality"],
+        flags=tuple(data.get("flags", ())),
+    )
+
+
+def json_safe(obj: Any) -> Any:
+    """NaN/inf → None (JSON has no NaN), tuples → lists."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    return obj
+
+
+def rep_values(session_id: int, rep: Rep) -> dict[str, Any]:
+    values: dict[str, Any] = {"session_id": session_id, "rep_index": int(rep.index)}
+    for name in REP_FIELDS:
+        if name == "index":
+            continue
+        v = getattr(rep, name)
+        if name in REP_FLOATS or name == "compensation_onset_hip_deg":
+            values[name] = none_if_nan(v)
+        elif name in ("partial", "compensation"):
+            values[name] = bool(v)
+        else:
+            values[name] = int(v)
+    return values
+
+
+def rep_from_row(row: RepRow) -> Rep:
+    kwargs: dict[str, Any] = {"index": row.rep_index}
+    for name in REP_FIELDS:
+        if name == "index":
+            continue
+        v = getattr(row, name)
+        kwargs[name] = nan_if_none(v) if name in REP_FLOATS else v
+    return Rep(**kwargs)

@@ -1,0 +1,149 @@
+"""Plain frozen records the store hands out (no live ORM objects leave the store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.raw import RawSession
+from tracker.results import SessionAnalysis, SessionSummary
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: str  # "patient" | "therapist" | "admin"
+    therapist_id: int | None
+    active: bool
+    created_at: dt.datetime
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == "patient"
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == "therapist"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Prescription:
+    id: int
+    patient_id: int
+    exercise: str
+    side: str
+    sets: int
+    reps: int
+    sessions_per_week: int
+    target_rom_deg: float | None
+    compensation_threshold_deg: float
+    stage: str | None
+    hold_target_s: float | None
+    active: bool
+    created_by: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A session's database row: identity, context, the summary columns and file paths."""
+
+    id: int
+    patient_id: int
+    prescription_id: int | None
+    exercise: str
+    side: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    status: str
+    source: str
+    sensors: dict[str, Any]
+    calibration: dict[str, Any]
+    calibration_quality: str | None
+    threshold_deg: float
+    stage: str | None
+    target_rom_deg: float | None
+    prescribed_sets: int | None
+    prescribed_reps: int | None
+    rep_count: int
+    full_rep_count: int
+    partial_rep_count: int
+    rom_deg: float
+    mean_peak_hip_flexion_deg: float
+    compensation_count: int
+    compensation_rate: float
+    mean_rep_duration_s: float
+    mean_hold_s: float
+    duration_s: float
+    set_count: int
+    raw_path: str | None
+    angles_path: str | None
+    created_at: dt.datetime
+
+    def summary(self) -> SessionSummary:
+        return SessionSummary(
+            rep_count=self.rep_count,
+            full_rep_count=self.full_rep_count,
+            partial_rep_count=self.partial_rep_count,
+            rom_deg=self.rom_deg,
+            mean_peak_hip_flexion_deg=self.mean_peak_hip_flexion_deg,
+            compensation_count=self.compensation_count,
+            compensation_rate=self.compensation_rate,
+            mean_rep_duration_s=self.mean_rep_duration_s,
+            mean_hold_s=self.mean_hold_s,
+            duration_s=self.duration_s,
+            set_count=self.set_count,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSession:
+    record: SessionRecord
+    analysis: SessionAnalysis
+    raw: RawSession | None
+
+
+@dataclass(frozen=True, slots=True)
+class PainReport:
+    id: int
+    session_id: int
+    pain_before: int | None
+    pain_after: int | None
+    note: str
+    reported_by: int | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressionDecision:
+    id: int
+    patient_id: int
+    prescription_id: int
+    from_stage: str | None
+    to_stage: str
+    reason: str
+    status: str  # "suggested" | "accepted" | "rejected"
+    suggested_by: int | None
+    suggested_at: dt.datetime
+    decided_by: int | None
+    decided_at: dt.datetime | None
+
+
+def nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def none_if_nan(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value

@@ -1,0 +1,131 @@
+"""The pandas tables the dashboard reads: a patient's history and a therapist's roster (see docs/store.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from store.convert import SUMMARY_FLOATS, SUMMARY_INTS
+
+#: Columns of ``patient_history`` (one row per session, oldest first).
+HISTORY_COLUMNS = [
+    "session_id", "patient_id", "started_at", "ended_at", "exercise", "side", "status", "source",
+    "stage", "target_rom_deg", "prescribed_sets", "prescribed_reps", "threshold_deg",
+    "calibration_quality", *SUMMARY_INTS, *SUMMARY_FLOATS, "pain_before", "pain_after", "pain_note",
+]  # fmt: skip
+
+#: Columns of ``roster`` (one row per patient of the therapist).
+ROSTER_COLUMNS = [
+    "patient_id", "username", "display_name", "sessions_this_week", "prescribed_this_week",
+    "adherence_pct", "last_session_at", "days_since_last_session", "latest_exercise", "latest_side",
+    "latest_rom_deg", "target_rom_deg", "rom_vs_target_pct", "rom_trend_deg",
+    "compensation_rate", "compensation_rate_prev", "compensation_trend",
+    "latest_pain", "pain_trend",
+]  # fmt: skip
+
+
+def utc_series(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True)
+
+
+def history_frame(rows: list[Any]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records([tuple(r) for r in rows], columns=HISTORY_COLUMNS)
+    for c in ("started_at", "ended_at"):
+        df[c] = utc_series(df[c])
+    for c in [*SUMMARY_FLOATS, "target_rom_deg", "threshold_deg"]:
+        df[c] = pd.to_numeric(df[c], errors="raise").astype("float64")
+    for c in SUMMARY_INTS:
+        df[c] = df[c].astype("int64")
+    for c in ("prescribed_sets", "prescribed_reps", "pain_before", "pain_after"):
+        df[c] = df[c].astype("Int64")
+    df["session_id"] = df["session_id"].astype("int64")
+    df["patient_id"] = df["patient_id"].astype("int64")
+    df["pain_note"] = df["pain_note"].astype(object)
+    return df
+
+
+def roster_frame(
+    patients: list[Any],
+    recent: list[Any],
+    latest: list[Any],
+    prescriptions: list[Any],
+    *,
+    now: dt.datetime,
+    week_start: dt.datetime,
+) -> pd.DataFrame:
+    """Vectorised (group-bys, no per-patient loop): a 500-patient roster stays fast."""
+    key = ["patient_id", "exercise", "side"]
+    sess_cols = [*key, "started_at", "rep_count", "compensation_count", "rom_deg", "pain_before", "pain_after"]
+    rec = pd.DataFrame.from_records([tuple(r) for r in recent], columns=sess_cols)
+    rec["started_at"] = utc_series(rec["started_at"])
+    for c in ("rom_deg", "pain_before", "pain_after", "rep_count", "compensation_count"):
+        rec[c] = pd.to_numeric(rec[c]).astype("float64")
+    rec["pain"] = rec["pain_after"].fillna(rec["pain_before"])
+    lat = pd.DataFrame.from_records([tuple(r) for r in latest], columns=[*sess_cols, "session_id"])
+    lat["started_at"] = utc_series(lat["started_at"])
+    for c in ("rom_deg", "pain_before", "pain_after"):
+        lat[c] = pd.to_numeric(lat[c]).astype("float64")
+    rx = pd.DataFrame.from_records(
+        [tuple(r) for r in prescriptions], columns=[*key, "sessions_per_week", "target_rom_deg", "id"]
+    )
+    rx["target_rom_deg"] = pd.to_numeric(rx["target_rom_deg"]).astype("float64")
+    rx = rx.sort_values("id").drop_duplicates(key, keep="last")  # newest active prescription per drill+side
+    now_ts, week_ts = pd.Timestamp(now), pd.Timestamp(week_start)
+    last7, prev7 = now_ts - pd.Timedelta(days=7), now_ts - pd.Timedelta(days=14)
+
+    out = pd.DataFrame.from_records(
+        [(p.id, p.username, p.display_name) for p in patients], columns=["patient_id", "username", "display_name"]
+    ).set_index("patient_id", drop=False)
+    week = rec[rec.started_at >= week_ts]
+    out["sessions_this_week"] = week.groupby("patient_id").size().reindex(out.index, fill_value=0)
+    done = week.groupby(key).size().rename("n").reset_index()
+    per_rx = rx.merge(done, on=key, how="left").fillna({"n": 0})
+    per_rx["done"] = per_rx[["n", "sessions_per_week"]].min(axis=1)
+    out["prescribed_this_week"] = rx.groupby("patient_id").sessions_per_week.sum().reindex(out.index, fill_value=0)
+    done_sum = per_rx.groupby("patient_id").done.sum().reindex(out.index, fill_value=0)
+    out["adherence_pct"] = (100.0 * done_sum / out["prescribed_this_week"].where(out["prescribed_this_week"] > 0)).astype(
+        "float64"
+    )
+
+    a = rec[rec.started_at >= last7]
+    b = rec[(rec.started_at >= prev7) & (rec.started_at < last7)]
+
+    def rate(df: pd.DataFrame) -> pd.Series:
+        g = df.groupby("patient_id")[["rep_count", "compensation_count"]].sum()
+        return (g.compensation_count / g.rep_count.where(g.rep_count > 0)).reindex(out.index)
+
+    out["compensation_rate"] = rate(a)
+    out["compensation_rate_prev"] = rate(b)
+    out["compensation_trend"] = out["compensation_rate"] - out["compensation_rate_prev"]
+    out["pain_trend"] = a.groupby("patient_id").pain.mean().reindex(out.index) - b.groupby(
+        "patient_id"
+    ).pain.mean().reindex(out.index)
+
+    lat = lat.merge(rx[[*key, "target_rom_deg"]], on=key, how="left").set_index("patient_id")
+    lat = lat.reindex(out.index)
+    out["last_session_at"] = lat["started_at"]
+    out["days_since_last_session"] = (now_ts - lat["started_at"]).dt.total_seconds() / 86400.0
+    out["latest_exercise"], out["latest_side"] = lat["exercise"], lat["side"]
+    out["latest_rom_deg"] = lat["rom_deg"]
+    out["target_rom_deg"] = lat["target_rom_deg"]
+    out["rom_vs_target_pct"] = 100.0 * lat["rom_deg"] / lat["target_rom_deg"].where(lat["target_rom_deg"] != 0)
+    out["latest_pain"] = lat["pain_after"].fillna(lat["pain_before"])
+    # ROM trend of the latest drill: mean of the last 7 days minus the 7 days before
+    same = rec.merge(lat.reset_index()[key].dropna(), on=key, how="inner")
+    ra = same[same.started_at >= last7].groupby("patient_id").rom_deg.mean()
+    rb = same[(same.started_at >= prev7) & (same.started_at < last7)].groupby("patient_id").rom_deg.mean()
+    out["rom_trend_deg"] = ra.reindex(out.index) - rb.reindex(out.index)
+
+    df = out.reset_index(drop=True)[ROSTER_COLUMNS]
+    for c in ("patient_id", "sessions_this_week", "prescribed_this_week"):
+        df[c] = df[c].astype("int64")
+    for c in ROSTER_COLUMNS:
+        if c not in ("patient_id", "username", "display_name", "last_session_at", "latest_exercise", "latest_side",
+                     "sessions_this_week", "prescribed_this_week"):  # fmt: skip
+            df[c] = pd.to_numeric(df[c]).astype("float64")
+    df["last_session_at"] = utc_series(df["last_session_at"])
+    for c in ("latest_exercise", "latest_side"):
+        df[c] = df[c].astype(object)
+    return df
