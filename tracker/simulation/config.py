@@ -1,0 +1,298 @@
+"""What the virtual patient does and how imperfect the sensors are: one frozen dataclass.
+
+Every default is a plausible real session; ``SimulationConfig.ideal()`` switches off every sensor
+imperfection (noise, bias, scale, wobble, misplacement, clock errors, packet loss) for physics tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    MAX_RATE_HZ,
+    MIN_CALIBRATION_STAND_S,
+    MIN_RATE_HZ,
+    Exercise,
+    Side,
+    check_exercise,
+    check_side,
+)
+
+#: Target peak |hip flexion| per exercise when ``amplitude_deg`` is None (deg; hip_extension is negative).
+DEFAULT_AMPLITUDE_DEG: dict[str, float] = {"knee_raise": 80.0, "hip_extension": -20.0, "deep_squat": 105.0}
+#: Normal lumbopelvic rhythm: |pelvic tilt change| per degree of hip flexion, below the threshold.
+DEFAULT_RHYTHM: dict[str, float] = {"knee_raise": 0.06, "hip_extension": 0.2, "deep_squat": 0.3}
+#: Rise / lowering durations per exercise when ``up_s`` / ``down_s`` are None (s).
+DEFAULT_TEMPO_S: dict[str, tuple[float, float]] = {
+    "knee_raise": (1.5, 1.5), "hip_extension": (1.3, 1.3), "deep_squat": (2.0, 2.0),
+}
+#: |Hip flexion| at which the compensation starts (deg) when ``compensation_onset_deg`` is None.
+DEFAULT_ONSET_DEG: dict[str, float] = {"knee_raise": 55.0, "hip_extension": 8.0, "deep_squat": 80.0}
+
+
+class SimulationConfigError(ValueError):
+    """A configuration value out of range; the message names the parameter, its value and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    """A session of one drill. Angles in degrees, times in seconds, rates in Hz.
+
+    Motion
+    ------
+    exercise, side: the drill and the exercised leg (the thigh sensor sits on it).
+    reps: repetitions per set; sets: number of sets.
+    amplitude_deg: target signed peak hip flexion (None: knee_raise 80, hip_extension -20, deep_squat 105);
+        amplitude_variation: relative SD of each rep's peak.
+    up_s / hold_s / down_s: rise, hold at the top (or depth), lowering (None: knee_raise 1.5/1.5,
+        hip_extension 1.3/1.3, deep_squat 2.0/2.0); tempo_variation: relative SD (clipped to −20 %…+30 %).
+    rest_between_reps_s: quiet standing between reps; rest_between_sets_s: rest between sets, during
+        which the patient fidgets (weight shifts, small leg wiggles) and with ``turn_between_sets_prob``
+        turns the whole body by 90-180 deg.
+    stand_s: quiet standing at the start (the calibration pose, >= 2 s); end_stand_s at the end.
+    partial_rep_prob / partial_reps (explicit 1-based rep indices): reps that reach only
+        ``partial_fraction_range`` of the target.
+    compensation_prob / compensated_reps (explicit 1-based indices): reps with compensation whose
+        magnitude is threshold + margin + U(compensation_excess_range_deg); uncompensated reps stay
+        below threshold - margin, so the truth label is never a coin toss.
+    compensation_onset_deg: |hip flexion| where the compensation starts (None: knee_raise 55,
+        hip_extension 8, deep_squat 80); beyond it the compensatory tilt grows in proportion to the
+        hip flexion. A low rep that would leave less than half the usual range beyond the onset starts
+        earlier (the truth reports the actual onset). A partial rep is never compensated.
+    lumbopelvic_rhythm: normal |tilt| per deg of hip flexion (None: knee_raise 0.06 posterior,
+        hip_extension 0.2 anterior, deep_squat 0.3 anterior during the descent).
+    pelvis_rotation_range_deg / pelvis_obliquity_range_deg: per-rep pelvic axial rotation and
+        obliquity (hip hike) peaks in single-leg drills.
+    sway_scale: postural sway (0 = statue); pure_sagittal: no out-of-plane motion at all (no
+        obliquity, rotation, ab/adduction, hip rotation, turning, lateral shifts).
+
+    Sensors
+    -------
+    thigh_rate_hz / pelvis_rate_hz: nominal rates on each sensor's own clock (25-200 Hz).
+    misplacement_max_deg: random mounting error, a rotation of up to this angle about a random axis;
+        thigh_/pelvis_misplacement_rotvec_deg override it (rotation vector in the sensor frame, deg).
+    wobble_scale: thigh strap soft-tissue wobble (1 = about 0.5 deg per 20 rad/s² of thigh angular
+        acceleration, ringing at 12 Hz).
+    acc_noise_m_s2 / gyr_noise_rad_s: white noise SD per sample; gyr_bias_max_rad_s: constant bias
+        per axis U(+-max); gyr_bias_walk_rad_s_sqrt_s: bias random walk; acc_bias_max_m_s2;
+        scale_error_max: per-axis scale factor 1 + U(+-max) on both instruments.
+    clock_drift_max_ppm: each sensor clock runs at (1 + drift) with drift U(+-max);
+        alignment_error_max_s: residual error of the recorder's sensor-clock -> session-clock mapping.
+    packet_loss: fraction of samples lost after the calibration stand, in bursts of mean length
+        packet_loss_burst_samples (Gilbert-Elliott).
+    with_magnetometer: add mx,my,mz (clean indoor field, hard-iron offset, noise).
+    internal_rate_hz: fine grid on which the motion is built and differentiated.
+
+    Faults (for testing the processing core's placement checks; the truth keeps the physical identity)
+    ------
+    swap_sensors: the thigh sensor's data is labelled ``pelvis`` and vice versa.
+    still_sensor: that sensor never moves (lies on a table, +z up).
+    allow_short_stand: permit stand_s below the required 2 s (down to 0.5 s).
+    Upside-down mounting: thigh_/pelvis_misplacement_rotvec_deg=(0, 0, 180).
+    truth_rate_hz: rate of the uniform ground-truth time series.
+    """
+
+    exercise: Exercise = "knee_raise"
+    side: Side = "right"
+    reps: int = 10
+    sets: int = 1
+    seed: int = 0
+    amplitude_deg: float | None = None
+    amplitude_variation: float = 0.08
+    up_s: float | None = None
+    hold_s: float = 1.0
+    down_s: float | None = None
+    tempo_variation: float = 0.15
+    rest_between_reps_s: float = 1.5
+    rest_between_sets_s: float = 25.0
+    turn_between_sets_prob: float = 0.5
+    fidget: bool = True
+    stand_s: float = 3.0
+    end_stand_s: float = 2.0
+    partial_rep_prob: float = 0.1
+    partial_reps: tuple[int, ...] | None = None
+    partial_fraction_range: tuple[float, float] = (0.35, 0.6)
+    compensation_prob: float = 0.3
+    compensated_reps: tuple[int, ...] | None = None
+    compensation_threshold_deg: float = DEFAULT_COMPENSATION_THRESHOLD_DEG
+    compensation_margin_deg: float = 4.0
+    compensation_excess_range_deg: tuple[float, float] = (0.0, 8.0)
+    compensation_onset_deg: float | None = None
+    lumbopelvic_rhythm: float | None = None
+    pelvis_rotation_range_deg: tuple[float, float] = (10.0, 25.0)
+    pelvis_obliquity_range_deg: tuple[float, float] = (3.0, 10.0)
+    sway_scale: float = 1.0
+    pure_sagittal: bool = False
+    thigh_rate_hz: float = 100.0
+    pelvis_rate_hz: float = 100.0
+    misplacement_max_deg: float = 25.0
+    thigh_misplacement_rotvec_deg: tuple[float, float, float] | None = None
+    pelvis_misplacement_rotvec_deg: tuple[float, float, float] | None = None
+    wobble_scale: float = 1.0
+    acc_noise_m_s2: float = 0.02
+    gyr_noise_rad_s: float = 0.004
+    gyr_bias_max_rad_s: float = 0.02
+    gyr_bias_walk_rad_s_sqrt_s: float = 2e-4
+    acc_bias_max_m_s2: float = 0.05
+    scale_error_max: float = 0.02
+    clock_drift_max_ppm: float = 50.0
+    alignment_error_max_s: float = 0.001
+    packet_loss: float = 0.01
+    packet_loss_burst_samples: float = 6.0
+    with_magnetometer: bool = False
+    swap_sensors: bool = False
+    still_sensor: str | None = None
+    allow_short_stand: bool = False
+    internal_rate_hz: float = 1000.0
+    truth_rate_hz: float = 100.0
+
+    def __post_init__(self) -> None:
+        try:
+            check_exercise(self.exercise)
+            check_side(self.side)
+        except ValueError as exc:
+            raise SimulationConfigError(str(exc)) from None
+        _require(self.reps >= 1, "reps", self.reps, "use at least 1 repetition per set")
+        _require(self.sets >= 1, "sets", self.sets, "use at least 1 set")
+        _require(
+            self.stand_s >= (0.5 if self.allow_short_stand else MIN_CALIBRATION_STAND_S),
+            "stand_s",
+            self.stand_s,
+            f"the calibration stand must last at least {MIN_CALIBRATION_STAND_S} s "
+            "(allow_short_stand=True simulates the fault, down to 0.5 s)",
+        )
+        _require(self.still_sensor in (None, "thigh", "pelvis"), "still_sensor", self.still_sensor,
+                 "use None, 'thigh' or 'pelvis'")
+        for name in ("thigh_rate_hz", "pelvis_rate_hz"):
+            v = getattr(self, name)
+            _require(MIN_RATE_HZ <= v <= MAX_RATE_HZ, name, v, f"use {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz")
+        _require(self.rise_s >= 0.3, "up_s", self.up_s, "use at least 0.3 s")
+        _require(self.lower_s >= 0.3, "down_s", self.down_s, "use at least 0.3 s")
+        for name in ("hold_s", "rest_between_reps_s", "rest_between_sets_s", "end_stand_s", "sway_scale",
+                     "wobble_scale", "acc_noise_m_s2", "gyr_noise_rad_s", "gyr_bias_max_rad_s",
+                     "gyr_bias_walk_rad_s_sqrt_s", "acc_bias_max_m_s2", "scale_error_max",
+                     "clock_drift_max_ppm", "alignment_error_max_s", "amplitude_variation",
+                     "tempo_variation", "compensation_margin_deg"):
+            v = getattr(self, name)
+            _require(math.isfinite(v) and v >= 0, name, v, "use a finite value >= 0")
+        for name in ("partial_rep_prob", "compensation_prob", "turn_between_sets_prob"):
+            v = getattr(self, name)
+            _require(0 <= v <= 1, name, v, "use a probability in [0, 1]")
+        _require(0 <= self.packet_loss < 0.5, "packet_loss", self.packet_loss, "use a fraction in [0, 0.5)")
+        _require(self.packet_loss_burst_samples >= 1, "packet_loss_burst_samples",
+                 self.packet_loss_burst_samples, "use a mean burst of >= 1 sample")
+        _require(0 <= self.misplacement_max_deg <= 180, "misplacement_max_deg", self.misplacement_max_deg,
+                 "use 0-180 deg")
+        lo, hi = self.partial_fraction_range
+        _require(0.1 <= lo <= hi < 0.9, "partial_fraction_range", self.partial_fraction_range,
+                 "use 0.1 <= low <= high < 0.9")
+        amp = self.target_amplitude_deg
+        _require(amp != 0 and math.isfinite(amp), "amplitude_deg", self.amplitude_deg, "use a non-zero angle")
+        if self.exercise == "hip_extension":
+            _require(-60 <= amp < 0, "amplitude_deg", amp, "hip extension peaks are negative, -60..0 deg")
+        else:
+            _require(0 < amp <= 140, "amplitude_deg", amp, f"{self.exercise} peaks are positive, 0..140 deg")
+        onset = self.onset_deg
+        _require(0 < onset < abs(amp), "compensation_onset_deg", onset,
+                 f"use a |hip flexion| between 0 and the amplitude ({abs(amp):g} deg)")
+        _require(self.compensation_threshold_deg > self.compensation_margin_deg, "compensation_margin_deg",
+                 self.compensation_margin_deg, "the margin must be smaller than the threshold")
+        _require(self.internal_rate_hz >= 2 * MAX_RATE_HZ, "internal_rate_hz", self.internal_rate_hz,
+                 f"use at least {2 * MAX_RATE_HZ:g} Hz")
+        _require(1 <= self.truth_rate_hz <= self.internal_rate_hz, "truth_rate_hz", self.truth_rate_hz,
+                 "use 1 Hz .. internal_rate_hz")
+        n_total = self.reps * self.sets
+        for name in ("partial_reps", "compensated_reps"):
+            idx = getattr(self, name)
+            if idx is not None:
+                bad = [i for i in idx if not 1 <= i <= n_total]
+                _require(not bad, name, idx, f"rep indices are 1-based and at most {n_total}")
+
+    @property
+    def target_amplitude_deg(self) -> float:
+        return DEFAULT_AMPLITUDE_DEG[self.exercise] if self.amplitude_deg is None else float(self.amplitude_deg)
+
+    @property
+    def rise_s(self) -> float:
+        return DEFAULT_TEMPO_S[self.exercise][0] if self.up_s is None else float(self.up_s)
+
+    @property
+    def lower_s(self) -> float:
+        return DEFAULT_TEMPO_S[self.exercise][1] if self.down_s is None else float(self.down_s)
+
+    @property
+    def onset_deg(self) -> float:
+        """|Hip flexion| at which compensation starts."""
+        if self.compensation_onset_deg is None:
+            return DEFAULT_ONSET_DEG[self.exercise]
+        return abs(float(self.compensation_onset_deg))
+
+    @property
+    def rhythm(self) -> float:
+        return DEFAULT_RHYTHM[self.exercise] if self.lumbopelvic_rhythm is None else float(self.lumbopelvic_rhythm)
+
+    @classmethod
+    def ideal(cls, **overrides: Any) -> SimulationConfig:
+        """Perfect sensors (no noise, bias, scale error, wobble, misplacement, clock error or loss)."""
+        base: dict[str, Any] = dict(
+            misplacement_max_deg=0.0,
+            wobble_scale=0.0,
+            acc_noise_m_s2=0.0,
+            gyr_noise_rad_s=0.0,
+            gyr_bias_max_rad_s=0.0,
+            gyr_bias_walk_rad_s_sqrt_s=0.0,
+            acc_bias_max_m_s2=0.0,
+            scale_error_max=0.0,
+            clock_drift_max_ppm=0.0,
+            alignment_error_max_s=0.0,
+            packet_loss=0.0,
+        )
+        base.update(overrides)
+        return cls(**base)
+
+    @classmethod
+    def randomized(cls, seed: int, **overrides: Any) -> SimulationConfig:
+        """A plausible session drawn from ``seed``: any drill and side, each sensor 50-120 Hz,
+        2 sets of 8-12 reps, holds 0-2 s; everything else default (misplacement ≤ 25°, bias, drift,
+        packet loss). ``overrides`` win."""
+        import numpy as np
+
+        from tracker.conventions import EXERCISES, SIDES
+
+        rng = np.random.default_rng([seed, 0xC0FFEE])
+        kw: dict[str, Any] = dict(
+            exercise=EXERCISES[int(rng.integers(len(EXERCISES)))],
+            side=SIDES[int(rng.integers(2))],
+            reps=int(rng.integers(8, 13)),
+            sets=2,
+            seed=seed,
+            hold_s=float(np.round(rng.uniform(0.0, 2.0), 2)),
+            thigh_rate_hz=float(np.round(rng.uniform(50.0, 120.0))),
+            pelvis_rate_hz=float(np.round(rng.uniform(50.0, 120.0))),
+        )
+        kw.update(overrides)
+        return cls(**kw)
+
+    def with_(self, **changes: Any) -> SimulationConfig:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SimulationConfig:
+        known = {f.name for f in fields(cls)}
+        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
+        return cls(**kw)
+
+
+def _require(ok: bool, name: str, value: object, fix: str) -> None:
+    if not ok:
+        raise SimulationConfigError(f"SimulationConfig.{name}={value!r} is out of range: {fix}")
