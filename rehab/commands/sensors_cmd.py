@@ -1,9 +1,177 @@
-"""`rehab` commands: sensors_cmd (not implemented yet)."""
+"""`rehab sensors virtual` (virtual BLE sensors in this process, reachable over loopback HCI/TCP)
+and `rehab sensors scan` (what is advertising, with battery level, on either BLE backend)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from rehab.commands.errors import fail
+
+console = Console()
+
+
+def _virtual(
+    exercise: str,
+    reps: int,
+    side: str,
+    seed: int,
+    csv: Optional[Path],
+    profile: str,
+    host: str,
+    port: int,
+    device_id: str,
+    battery: int,
+    drift_ppm: float,
+    duration: Optional[float],
+    extra_sensors: int,
+    as_json: bool,
+) -> None:
+    from sensors.specs import PROFILES
+    from sensors.virtual.runner import RunOptions, run_virtual_sensors
+    from tracker.conventions import check_exercise, check_side
+
+    try:
+        check_exercise(exercise)
+        check_side(side)
+    except ValueError as exc:
+        fail(str(exc))
+    if profile not in PROFILES:
+        fail(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    if csv is not None and not csv.is_file():
+        fail(f"raw-session CSV not found: {csv}")
+    if not 0 <= battery <= 100:
+        fail(f"--battery {battery} is not a percentage (0..100)")
+    if reps < 1:
+        fail(f"--reps {reps} must be at least 1")
+    opts = RunOptions(
+        exercise=exercise,
+        reps=reps,
+        side=side,
+        seed=seed,
+        csv=csv,
+        profile=profile,
+        host=host,
+        port=port,
+        device_id=device_id,
+        battery_percent=battery,
+        clock_drift_ppm=drift_ppm,
+        duration_s=duration,
+        extra_sensors=extra_sensors,
+    )
+
+    def emit(event: dict[str, Any]) -> None:
+        if as_json:
+            print(json.dumps(event), flush=True)
+            return
+        if event["event"] == "ready":
+            table = Table(title=f"Virtual sensors ({profile}) — Ctrl-C to stop")
+            for col in ("name", "address", "profile"):
+                table.add_column(col)
+            for s in event["sensors"]:
+                table.add_row(s["name"], s["address"], s["profile"])
+            console.print(table)
+            console.print(f"HCI transport for the recorder: [bold]{event['transport']}[/]")
+            console.print(f"  e.g. rehab sensors scan --virtual {event['transport']}")
+        elif event["event"] == "stopped":
+            for s in event["sensors"]:
+                console.print(f"{s['name']}: {s['packets_sent']} packets, {s['samples_sent']} samples sent")
+
+    try:
+        asyncio.run(run_virtual_sensors(opts, emit=emit))
+    except BrokenPipeError:  # our stdout reader went away (e.g. `| head`): nothing to report to
+        raise typer.Exit(0)
+    except OSError as exc:
+        fail(f"cannot serve HCI on {host}:{port}: {exc}")
+    except (ValueError, KeyError) as exc:
+        fail(str(exc))
+
+
+def _scan(virtual: Optional[str], timeout: float, no_battery: bool, as_json: bool) -> None:
+    from bleak.exc import BleakError
+
+    from sensors.ble import parse_transport
+    from sensors.ble.discovery import scan_sensors
+
+    if virtual is not None:
+        try:
+            parse_transport(virtual)
+        except ValueError as exc:
+            fail(str(exc))
+    if timeout <= 0:
+        fail(f"--timeout {timeout} must be > 0 seconds")
+    try:
+        results = asyncio.run(scan_sensors(virtual, timeout_s=timeout, read_battery=not no_battery))
+    except (BleakError, ConnectionError, OSError, LookupError) as exc:
+        if virtual:
+            fail(f"scan on {virtual} failed: {exc}")
+        fail(
+            f"scan on the OS Bluetooth adapter failed: {exc} (no Bluetooth stack here? "
+            "run `rehab sensors virtual` and pass --virtual tcp-client:127.0.0.1:PORT)"
+        )
+    if as_json:
+        print(json.dumps([_asdict(r) for r in results]))
+        return
+    table = Table(title=f"BLE advertisers ({virtual or 'OS backend'}, {timeout:g} s)")
+    for col in ("name", "address", "profile", "RSSI dBm", "battery %"):
+        table.add_column(col)
+    for r in results:
+        battery = "—" if r.battery_percent is None else str(r.battery_percent)
+        if r.error:
+            battery = f"[red]{r.error}[/]"
+        table.add_row(r.name or "?", r.address, r.profile or "—", str(r.rssi_dbm), battery)
+    console.print(table)
+    if not results:
+        console.print("nothing is advertising")
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(obj)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rehab` app."""
+    sensors_app = typer.Typer(name="sensors", help="Virtual BLE sensors and scanning.", no_args_is_help=True)
+
+    @sensors_app.command("virtual")
+    def virtual(
+        exercise: str = typer.Option("knee_raise", help="Simulated exercise (ignored with --csv)."),
+        reps: int = typer.Option(10, help="Simulated repetitions."),
+        side: str = typer.Option("left", help="Exercised side."),
+        seed: int = typer.Option(0, help="Simulator seed."),
+        csv: Optional[Path] = typer.Option(None, help="Stream a raw-session CSV instead of simulating."),
+        profile: str = typer.Option("rehab_imu_v1", help="Firmware profile the sensors speak."),
+        host: str = typer.Option("127.0.0.1", help="Address the HCI TCP server listens on."),
+        port: int = typer.Option(0, help="HCI TCP port (0: pick a free one and print it)."),
+        device_id: str = typer.Option("0001", "--id", help="Suffix of the advertised names."),
+        battery: int = typer.Option(87, help="Battery level reported, %."),
+        drift_ppm: float = typer.Option(0.0, help="Sensor clock drift (thigh +, pelvis −), ppm."),
+        duration: Optional[float] = typer.Option(None, help="Stop after this many seconds."),
+        extra_sensors: int = typer.Option(0, help="Additional sensors (load tests)."),
+        as_json: bool = typer.Option(False, "--json", help="Print ready/stopped events as JSON lines."),
+    ) -> None:
+        """Run thigh + pelvis virtual sensors; a recorder attaches with tcp-client:HOST:PORT."""
+        _virtual(exercise, reps, side, seed, csv, profile, host, port, device_id, battery, drift_ppm, duration,
+                 extra_sensors, as_json)
+
+    @sensors_app.command("scan")
+    def scan(
+        virtual: Optional[str] = typer.Option(
+            None, help="Bumble transport of virtual sensors (e.g. tcp-client:127.0.0.1:PORT); default: the OS adapter, or $REHAB_BLE_TRANSPORT."
+        ),
+        timeout: float = typer.Option(3.0, help="Scan time, seconds."),
+        no_battery: bool = typer.Option(False, "--no-battery", help="Do not connect to read battery levels."),
+        as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+    ) -> None:
+        """List advertising sensors: name, address, profile, RSSI and battery level (read via GATT)."""
+        _scan(virtual, timeout, no_battery, as_json)
+
+    app.add_typer(sensors_app, name="sensors")

@@ -1,0 +1,29 @@
+"""Virtual BLE IMUs (bumble GATT peripherals) that speak the firmware specs exactly.
+
+- `VirtualSensor` / `VirtualSensorConfig` — one sensor; fault injection by method.
+- `VirtualSensorHub` — sensors sharing a virtual radio (``async with``); transport ``local:NAME``
+  in-process, `serve_hci_tcp()` for other processes.
+- `MotionSource` — what the sensor measures (RawSession stream, CSV, or seeded synthetic motion).
+- `sensor_name`, `build_hub` — the naming convention and a one-call hub for thigh + pelvis.
+- `VirtualSensorProcess` — run the sensors in a child process (`python -m sensors.virtual`).
+"""
+
+from sensors.virtual.hub import VirtualSensorHub
+from sensors.virtual.peripheral import FaultCounters, SensorClock, SentPacket, VirtualSensor, VirtualSensorConfig
+from sensors.virtual.runner import RunOptions, VirtualSensorProcess, build_hub, run_virtual_sensors, sensor_name
+from sensors.virtual.source import MotionSource
+
+__all__ = [
+    "FaultCounters",
+    "MotionSource",
+    "RunOptions",
+    "SensorClock",
+    "SentPacket",
+    "VirtualSensor",
+    "VirtualSensorConfig",
+    "VirtualSensorHub",
+    "VirtualSensorProcess",
+    "build_hub",
+    "run_virtual_sensors",
+    "sensor_name",
+]

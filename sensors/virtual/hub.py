@@ -1,0 +1,87 @@
+"""`VirtualSensorHub`: several virtual sensors on one shared virtual radio (a bumble LocalLink),
+reachable in-process as transport ``local:NAME`` and, optionally, from another process as HCI over
+TCP (``tcp-client:127.0.0.1:PORT``)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from types import TracebackType
+from typing import Self
+
+from bumble.link import LocalLink
+
+from sensors.ble.transport import register_local_link, unregister_local_link
+from sensors.virtual.hci_server import HciTcpServer
+from sensors.virtual.peripheral import VirtualSensor, VirtualSensorConfig
+from sensors.virtual.source import MotionSource
+
+logger = logging.getLogger(__name__)
+_hub_ids = itertools.count(1)
+
+
+class VirtualSensorHub:
+    """Owns the link, the sensors and the optional HCI TCP server. Use as ``async with``."""
+
+    def __init__(self, link_name: str | None = None) -> None:
+        self.link_name = link_name or f"hub{next(_hub_ids)}"
+        self.link = LocalLink()
+        self.sensors: dict[str, VirtualSensor] = {}
+        self.hci_server: HciTcpServer | None = None
+        self._started = False
+
+    @property
+    def transport(self) -> str:
+        """Transport spec for a central in this process."""
+        return f"local:{self.link_name}"
+
+    @property
+    def tcp_transport(self) -> str:
+        """Transport spec for a central in another process (after `serve_hci_tcp`)."""
+        if self.hci_server is None:
+            raise RuntimeError(f"hub {self.link_name}: serve_hci_tcp() was not called")
+        return self.hci_server.transport_spec
+
+    def add_sensor(self, config: VirtualSensorConfig, source: MotionSource) -> VirtualSensor:
+        if config.name in self.sensors:
+            raise ValueError(f"hub {self.link_name}: a sensor named {config.name!r} already exists")
+        sensor = VirtualSensor(config, source, self.link)
+        self.sensors[config.name] = sensor
+        return sensor
+
+    async def start(self) -> None:
+        register_local_link(self.link_name, self.link)
+        for sensor in self.sensors.values():
+            await sensor.power_on()
+        self._started = True
+
+    async def add_and_start(self, config: VirtualSensorConfig, source: MotionSource) -> VirtualSensor:
+        sensor = self.add_sensor(config, source)
+        if self._started:
+            await sensor.power_on()
+        return sensor
+
+    async def serve_hci_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Put one more controller on the link behind an HCI TCP server; returns its client spec."""
+        if self.hci_server is None:
+            self.hci_server = HciTcpServer(self.link, name=f"{self.link_name}-hci")
+            await self.hci_server.start(host, port)
+        return self.hci_server.transport_spec
+
+    async def stop(self) -> None:
+        for sensor in self.sensors.values():
+            await sensor.power_off()
+        if self.hci_server is not None:
+            await self.hci_server.close()
+            self.hci_server = None
+        unregister_local_link(self.link_name, self.link)
+        self._started = False
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
