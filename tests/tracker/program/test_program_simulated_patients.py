@@ -157,11 +157,6 @@ def test_sensors_to_advice_rounding_from_60_deg(limited_patient, healthy_patient
 
 
 @needs_pipeline
-@pytest.mark.xfail(
-    reason="processing core under-reads anterior tilt in hip extension (≈3° measured vs ≈18° true "
-    "on seed 12 at the time of writing) — issue 4",
-    strict=False,
-)
 def test_sensors_to_advice_limited_extension(limited_patient, healthy_patient, analyze) -> None:
     lim = ScreeningRules().evaluate(hip_extension=analyze(limited_patient["hip_extension"]))
     assert lim.hip_extension is not None

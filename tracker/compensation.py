@@ -1,0 +1,118 @@
+"""Compensation per rep: lumbar rounding, butt wink, lumbar extension — magnitude and onset.
+
+Definitions (issue 4; the simulator's truth uses the same):
+  knee_raise     posterior pelvic tilt change from the rep's start: tilt(start) − min tilt in the rep
+  hip_extension  anterior tilt change from the rep's start: max tilt in the rep − tilt(start)
+  deep_squat     butt wink: largest anterior tilt during the descent minus the tilt at depth (hip peak)
+A rep is compensated when the magnitude ≥ ``threshold_deg`` (default 10°, per patient).
+
+Onset: the |hip flexion| where the compensatory tilt component begins. Normal lumbopelvic rhythm is
+roughly proportional to hip flexion; the compensation adds a component that starts at some hip angle.
+A hinge (piecewise-linear) fit of the tilt change in the compensation direction against |hip| over
+the rise — y = a·x + b·max(0, x − x₀) + c, b ≥ 0 — gives a first x₀; the rhythm line fitted below
+x₀ is then extended and the onset is where the excess over it first exceeds 0.4° (walking back from
+the peak). Reported only for compensated reps (null otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.conventions import DEFAULT_COMPENSATION_THRESHOLD_DEG, Exercise, check_exercise
+
+#: Sign of the compensatory tilt direction per drill (+ anterior).
+COMPENSATION_DIRECTION: dict[str, float] = {"knee_raise": -1.0, "hip_extension": 1.0, "deep_squat": -1.0}
+
+
+@dataclass(frozen=True, slots=True)
+class CompensationResult:
+    compensation_deg: float
+    compensated: bool
+    onset_hip_deg: float | None
+    tilt_change_deg: float  # signed tilt change start → peak (+ anterior)
+
+
+def excess_onset(x: np.ndarray, y: np.ndarray, *, level_deg: float = 0.4) -> float:
+    """Onset refined: fit the normal rhythm (a line) below the hinge breakpoint, then walk back from
+    the peak to where the excess over that line falls below ``level_deg`` — a smooth compensation
+    ramp starts flat, so the hinge breakpoint alone lands late."""
+    x0 = hinge_onset(x, y)
+    if not np.isfinite(x0):
+        return x0
+    for _ in range(3):  # refit the rhythm below the current onset estimate
+        early = x <= x0
+        if early.sum() < 4:
+            break
+        a, c = np.polyfit(x[early], y[early], 1)
+        excess = y - (a * x + c)
+        k = len(x) - 1
+        while k > 0 and excess[k] > level_deg:
+            k -= 1
+        x0 = float(x[k])
+    return x0
+
+
+def hinge_onset(x: np.ndarray, y: np.ndarray, *, n_grid: int = 40) -> float:
+    """Breakpoint x₀ of y ≈ a·x + b·max(0, x − x₀) + c (b ≥ 0), by grid search over x₀."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if hi - lo < 4.0 or len(x) < 8:
+        return float("nan")
+    x0s = np.linspace(lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo), n_grid)
+    # all candidate breakpoints at once: normal equations of y ≈ a·x + b·max(0, x − x₀) + c
+    A = np.stack([np.broadcast_to(x, (n_grid, len(x))), np.maximum(0.0, x[None, :] - x0s[:, None]), np.ones((n_grid, len(x)))], axis=2)
+    ata = np.einsum("gni,gnj->gij", A, A) + 1e-9 * np.eye(3)
+    aty = np.einsum("gni,n->gi", A, y)
+    coef = np.linalg.solve(ata, aty[..., None])[..., 0]
+    sse = ((np.einsum("gni,gi->gn", A, coef) - y[None, :]) ** 2).sum(1)
+    sse[coef[:, 1] <= 0] = np.inf
+    k = int(np.argmin(sse))
+    return float(x0s[k]) if np.isfinite(sse[k]) else float("nan")
+
+
+class CompensationDetector:
+    """Measure one rep's compensation from its hip and tilt samples (shared by live and offline).
+
+    Parameters
+    ----------
+    exercise
+        knee_raise, hip_extension or deep_squat.
+    threshold_deg
+        Magnitude at or above which a rep counts as compensated. Default 10°.
+    """
+
+    def __init__(self, exercise: Exercise, *, threshold_deg: float = DEFAULT_COMPENSATION_THRESHOLD_DEG) -> None:
+        self.exercise = check_exercise(exercise)
+        if not (np.isfinite(threshold_deg) and threshold_deg > 0):
+            raise ValueError(f"threshold_deg must be a positive number of degrees, got {threshold_deg!r}")
+        self.threshold_deg = float(threshold_deg)
+        self.direction = COMPENSATION_DIRECTION[exercise]
+
+    def measure(self, hip_deg: np.ndarray, tilt_deg: np.ndarray, i_peak: int) -> CompensationResult:
+        """``hip_deg``/``tilt_deg`` cover the rep from its start (index 0) to its end."""
+        if len(hip_deg) == 0:
+            raise ValueError("empty rep")
+        t0 = tilt_deg[0]
+        if self.exercise == "knee_raise":
+            mag = t0 - float(np.min(tilt_deg))
+        elif self.exercise == "hip_extension":
+            mag = float(np.max(tilt_deg)) - t0
+        else:
+            mag = float(np.max(tilt_deg[: i_peak + 1])) - float(tilt_deg[i_peak])
+        mag = max(mag, 0.0)
+        compensated = mag >= self.threshold_deg
+        onset = None
+        if compensated:
+            step = max(1, (i_peak + 1) // 150)  # ≤ 150 points are plenty for a 1-D breakpoint
+            x = np.abs(hip_deg[: i_peak + 1 : step])
+            y = self.direction * (tilt_deg[: i_peak + 1 : step] - t0)
+            x0 = excess_onset(x, y)
+            if np.isfinite(x0):
+                onset = float(np.sign(hip_deg[i_peak]) * x0)
+        return CompensationResult(
+            compensation_deg=float(mag),
+            compensated=bool(compensated),
+            onset_hip_deg=onset,
+            tilt_change_deg=float(tilt_deg[i_peak] - t0),
+        )

@@ -1,0 +1,339 @@
+"""Streaming rep detection — one state machine for the live and the offline path.
+
+Signal: the hip angle in the drill's direction (flexion for knee_raise / deep_squat, extension for
+hip_extension), through a short causal low-pass (2nd-order Butterworth, default 4 Hz, ≈ 55 ms delay),
+the same filter live and offline, so both paths see identical samples and make identical decisions.
+
+States: IDLE → ACTIVE when the signal exceeds the baseline (the running median over the
+last ``baseline_window_s``, robust to fidgets in the other direction) by ``enter_deg``; the rep's start is the last sample before that still within
+``start_level_deg`` of the baseline. ACTIVE → IDLE (rep emitted) when the signal falls back within
+max(``end_level_deg``, ``end_fraction``·excursion) of the baseline. Hysteresis between enter and end
+levels makes holds and wobble at the top harmless; reps shorter than ``min_rep_s`` (fidgets) or
+longer than ``max_rep_s`` are discarded. Partial reps are labelled afterwards relative to the typical
+peak (offline: the session median; live: the running median), never dropped.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+from scipy.ndimage import minimum_filter1d
+
+from tracker.compensation import CompensationDetector, CompensationResult
+from tracker.conventions import Exercise, check_exercise
+
+#: Default hysteresis enter level per drill, degrees above the baseline. Flexion drills: above the
+#: 4–12° leg wiggles people make between sets, below a 35 % partial rep. Extension: the drill's full
+#: range is only ~20°, and fidgets go the other way (flexion).
+DEFAULT_ENTER_DEG: dict[str, float] = {"knee_raise": 20.0, "deep_squat": 25.0, "hip_extension": 4.0}
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedRep:
+    """A rep as the detector saw it (before partial / set labelling)."""
+
+    start_s: float
+    peak_s: float
+    end_s: float
+    peak_hip_deg: float  # signed
+    start_hip_deg: float
+    baseline_deg: float  # in the drill's direction
+    hold_s: float
+    duration_s: float
+    compensation: CompensationResult
+    start_tilt_deg: float
+    emitted_at_s: float
+
+
+#: Fraction of the 10–90 % rise time a minimum-jerk movement spends within 4 % of its peak.
+HOLD_EDGE_FACTOR = 0.344
+
+
+def _crossing_span(t: np.ndarray, s: np.ndarray, lo: float, hi: float) -> float:
+    """Time from the last crossing of ``lo`` to the first crossing of ``hi`` (rising series)."""
+    above_hi = np.flatnonzero(s >= hi)
+    if len(above_hi) == 0:
+        return 0.0
+    j = int(above_hi[0])
+    below_lo = np.flatnonzero(s[:j] <= lo)
+    i = int(below_lo[-1]) if len(below_lo) else 0
+    return abs(float(t[j] - t[i]))
+
+
+class Biquad:
+    """Causal 2nd-order section with state — per sample, identical to scipy.signal.sosfilt."""
+
+    def __init__(self, sos: np.ndarray) -> None:
+        self.b0, self.b1, self.b2, _, self.a1, self.a2 = (float(v) for v in sos[0])
+        self.z1 = self.z2 = 0.0
+        self.primed = False
+
+    def step(self, x: float) -> float:
+        if not self.primed:  # start at steady state on the first value
+            self.primed = True
+            g = (self.b0 + self.b1 + self.b2) / (1 + self.a1 + self.a2)
+            y = g * x
+            self.z1 = y - self.b0 * x
+            self.z2 = self.b2 * x - self.a2 * y
+        y = self.b0 * x + self.z1
+        self.z1 = self.b1 * x - self.a1 * y + self.z2
+        self.z2 = self.b2 * x - self.a2 * y
+        return y
+
+
+class RepDetector:
+    """Hysteresis rep detector fed one sample at a time (``update``) or a whole session (``detect``).
+
+    Parameters
+    ----------
+    exercise
+        The drill; decides the direction (extension reps have negative peaks) and default levels.
+    rate_hz
+        Sample rate of the (uniform) input.
+    threshold_deg
+        Compensation threshold handed to :class:`CompensationDetector`. Default 10°.
+    enter_deg
+        Excursion above the baseline that starts a rep. Default per drill (DEFAULT_ENTER_DEG).
+    start_level_deg / end_level_deg / end_fraction
+        Start: last sample within 1° of the baseline; end: back within max(3°, 10 % of the excursion).
+    baseline_window_s
+        The baseline is the signal's running median over this window while idle. Default 3 s.
+    min_rep_s / max_rep_s
+        Accepted rep durations. Defaults 0.8 s and 60 s (long holds are fine).
+    hold_fraction
+        Hold = time the signal stays within this fraction of the excursion below the peak, minus the
+        rise/fall edges (HOLD_EDGE_FACTOR, calibrated for 0.04 on minimum-jerk movements). 0.04.
+    lowpass_hz
+        Causal low-pass cut-off. Default 4 Hz.
+    """
+
+    def __init__(
+        self,
+        exercise: Exercise,
+        *,
+        rate_hz: float,
+        threshold_deg: float = 10.0,
+        enter_deg: float | None = None,
+        start_level_deg: float = 1.0,
+        end_level_deg: float = 3.0,
+        end_fraction: float = 0.10,
+        baseline_window_s: float = 3.0,
+        min_rep_s: float = 0.8,
+        max_rep_s: float = 60.0,
+        hold_fraction: float = 0.04,
+        lowpass_hz: float = 4.0,
+    ) -> None:
+        self.exercise = check_exercise(exercise)
+        enter = DEFAULT_ENTER_DEG[exercise] if enter_deg is None else enter_deg
+        checks = {
+            "rate_hz": rate_hz, "enter_deg": enter, "start_level_deg": start_level_deg,
+            "end_level_deg": end_level_deg, "baseline_window_s": baseline_window_s,
+            "min_rep_s": min_rep_s, "max_rep_s": max_rep_s, "lowpass_hz": lowpass_hz,
+        }
+        for name, v in checks.items():
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number, got {v!r}")
+        if not 0 < end_fraction < 1:
+            raise ValueError(f"end_fraction must be in (0, 1), got {end_fraction!r}")
+        if not 0 < hold_fraction < 1:
+            raise ValueError(f"hold_fraction must be in (0, 1), got {hold_fraction!r}")
+        if end_level_deg >= enter:
+            raise ValueError(f"end_level_deg ({end_level_deg}) must be below enter_deg ({enter}) for hysteresis")
+        if lowpass_hz >= rate_hz / 2:
+            raise ValueError(f"lowpass_hz ({lowpass_hz}) must be below half the rate ({rate_hz / 2} Hz)")
+        if max_rep_s <= min_rep_s:
+            raise ValueError(f"max_rep_s ({max_rep_s}) must exceed min_rep_s ({min_rep_s})")
+        self.rate_hz = float(rate_hz)
+        self.direction = -1.0 if exercise == "hip_extension" else 1.0
+        self.enter_deg = float(enter)
+        self.start_level_deg = start_level_deg
+        self.end_level_deg = end_level_deg
+        self.end_fraction = end_fraction
+        self.baseline_window_s = baseline_window_s
+        self.min_rep_s = min_rep_s
+        self.max_rep_s = max_rep_s
+        self.hold_fraction = hold_fraction
+        self.lowpass_hz = lowpass_hz
+        self.compensation = CompensationDetector(exercise, threshold_deg=threshold_deg)
+        self._sos = signal.butter(2, lowpass_hz, fs=rate_hz, output="sos")
+        self.reset()
+
+    # -- streaming ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        self._f_hip = Biquad(self._sos)
+        self._f_tilt = Biquad(self._sos)
+        self.state = "idle"
+        n = int(self.baseline_window_s * self.rate_hz) + 1
+        self._hist: deque[tuple[float, float, float, float]] = deque(maxlen=n)  # t, s, hip, tilt
+        self._sorted: list[float] = []  # the window's signal values, sorted (running median baseline)
+        self._rep: list[tuple[float, float, float, float]] = []
+        self._baseline = 0.0
+        self._peak = -np.inf
+        self.signal_deg = float("nan")  # last filtered signal in the drill direction (diagnostic)
+        self.baseline_deg = float("nan")
+        self.reps_: list[DetectedRep] = []
+
+    def update(self, t_s: float, hip_deg: float, tilt_deg: float) -> DetectedRep | None:
+        """Feed one valid sample; returns the rep that just ended, if any."""
+        hip = self._f_hip.step(hip_deg)
+        tilt = self._f_tilt.step(tilt_deg)
+        s = self.direction * hip
+        self.signal_deg = s
+        if self.state == "idle":
+            if len(self._hist) == self._hist.maxlen:
+                del self._sorted[bisect_left(self._sorted, self._hist[0][1])]
+            self._hist.append((t_s, s, hip, tilt))
+            insort(self._sorted, s)
+            b = self._sorted[len(self._sorted) // 2]
+            self.baseline_deg = b
+            if s > b + self.enter_deg:
+                self._baseline = b
+                start = 0
+                for k in range(len(self._hist) - 1, -1, -1):
+                    if self._hist[k][1] <= b + self.start_level_deg:
+                        start = k
+                        break
+                self._rep = list(self._hist)[start:]
+                self._peak = max(r[1] for r in self._rep)
+                self.state = "active"
+            return None
+        # active
+        self._rep.append((t_s, s, hip, tilt))
+        if s > self._peak:
+            self._peak = s
+        b = self._baseline
+        if t_s - self._rep[0][0] > self.max_rep_s:
+            self._back_to_idle()
+            return None
+        if s <= b + max(self.end_level_deg, self.end_fraction * (self._peak - b)):
+            rep = self._finish(t_s)
+            self._back_to_idle()
+            if rep is not None:
+                self.reps_.append(rep)
+            return rep
+        return None
+
+    def _back_to_idle(self) -> None:
+        self.state = "idle"
+        self._rep = []
+        self._hist.clear()
+        self._sorted.clear()
+        self._peak = -np.inf
+
+    def _finish(self, t_now: float) -> DetectedRep | None:
+        arr = np.asarray(self._rep)
+        return self._finish_arrays(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], self._baseline, t_now)
+
+    def _finish_arrays(
+        self, t: np.ndarray, s: np.ndarray, hip: np.ndarray, tilt: np.ndarray, baseline: float, t_now: float
+    ) -> DetectedRep | None:
+        duration = float(t[-1] - t[0])
+        if duration < self.min_rep_s:
+            return None
+        ipk = int(np.argmax(s))
+        excursion = s[ipk] - baseline
+        near = s >= s[ipk] - max(0.5, self.hold_fraction * excursion)
+        # Time near the peak also contains the slow end of the rise and start of the lowering; for a
+        # smooth (minimum-jerk-like) movement that part is ≈ 0.344 × the 10–90 % rise/fall times
+        # (for hold_fraction 0.04), so it is subtracted.
+        lo, hi = baseline + 0.1 * excursion, baseline + 0.9 * excursion
+        rise = _crossing_span(t[: ipk + 1], s[: ipk + 1], lo, hi)
+        fall = _crossing_span(t[ipk:][::-1], s[ipk:][::-1], lo, hi)
+        hold = max(0.0, float(near.sum() / self.rate_hz) - HOLD_EDGE_FACTOR * (rise + fall))
+        comp = self.compensation.measure(hip, tilt, ipk)
+        return DetectedRep(
+            start_s=float(t[0]),
+            peak_s=float(t[ipk]),
+            end_s=float(t[-1]),
+            peak_hip_deg=float(hip[ipk]),
+            start_hip_deg=float(hip[0]),
+            baseline_deg=float(baseline),
+            hold_s=hold,
+            duration_s=duration,
+            compensation=comp,
+            start_tilt_deg=float(tilt[0]),
+            emitted_at_s=float(t_now),
+        )
+
+    # -- batch -------------------------------------------------------------------------------
+    def detect(self, t_s: np.ndarray, hip_deg: np.ndarray, tilt_deg: np.ndarray, valid: np.ndarray) -> RepDetector:
+        """Whole session: exactly the decisions of ``update`` fed every valid sample, vectorised.
+
+        (VQF's ``updateBatch`` idea: the same filter and state machine; the batch version jumps from
+        event to event — a rep can only start where the signal exceeds its window minimum by
+        ``enter_deg`` — instead of stepping through every idle sample.) Input is not mutated.
+        """
+        self.reset()
+        idx = np.flatnonzero(np.asarray(valid, dtype=bool))
+        if len(idx) == 0:
+            return self
+        t = np.asarray(t_s, dtype=float)[idx]
+        hip = _sosfilt_primed(self._sos, np.asarray(hip_deg, dtype=float)[idx])
+        tilt = _sosfilt_primed(self._sos, np.asarray(tilt_deg, dtype=float)[idx])
+        s = self.direction * hip
+        n_win = int(self._hist.maxlen or 1)
+        total = len(s)
+        rollmin = minimum_filter1d(s, size=n_win, origin=(n_win - 1) // 2, mode="nearest")
+        cand = np.flatnonzero(s - rollmin > self.enter_deg)
+        k = reset_at = 0
+        while True:
+            j = int(np.searchsorted(cand, k))
+            if j >= len(cand):
+                break
+            c = int(cand[j])
+            lo = max(reset_at, c - n_win + 1)
+            window = s[lo : c + 1]
+            half = len(window) // 2
+            b = float(np.partition(window, half)[half])
+            if not s[c] > b + self.enter_deg:
+                k = c + 1
+                continue
+            below = np.flatnonzero(window <= b + self.start_level_deg)
+            start = lo + (int(below[-1]) if len(below) else 0)
+            peak0 = float(np.max(s[start : c + 1]))
+            # a rep ends (or is abandoned) within max_rep_s of its start: look no further
+            stop = min(total, int(np.searchsorted(t, t[start] + self.max_rep_s, side="right")) + 1)
+            seg = s[c + 1 : stop]
+            runmax = np.maximum(np.maximum.accumulate(seg), peak0) if len(seg) else seg
+            end_hit = np.flatnonzero(seg <= b + np.maximum(self.end_level_deg, self.end_fraction * (runmax - b)))
+            late = np.flatnonzero(t[c + 1 : stop] - t[start] > self.max_rep_s)
+            if len(late) and (not len(end_hit) or late[0] <= end_hit[0]):
+                k = reset_at = c + 1 + int(late[0]) + 1  # abandoned (longer than max_rep_s)
+                continue
+            if not len(end_hit):
+                break  # a rep still in progress when the recording ends is not counted
+            end = c + 1 + int(end_hit[0])
+            rep = self._finish_arrays(t[start : end + 1], s[start : end + 1], hip[start : end + 1], tilt[start : end + 1], b, float(t[end]))
+            if rep is not None:
+                self.reps_.append(rep)
+            k = reset_at = end + 1
+        if total:
+            self.signal_deg = float(s[-1])
+        return self
+
+
+def _sosfilt_primed(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The causal filter over a whole series, started at steady state (as :class:`Biquad`)."""
+    if len(x) == 0:
+        return x.copy()
+    y, _ = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])
+    return y
+
+
+def label_partials(peaks_deg: list[float], typical_deg: float, fraction: float = 0.6) -> list[bool]:
+    """A rep is partial when its |peak| is below ``fraction`` of the typical |peak|."""
+    return [abs(p) < fraction * abs(typical_deg) for p in peaks_deg]
+
+
+def assign_sets(starts_s: list[float], ends_s: list[float], set_gap_s: float = 12.0) -> list[int]:
+    """Consecutive reps separated by more than ``set_gap_s`` of rest belong to different sets."""
+    out, k = [], 0
+    for i, st in enumerate(starts_s):
+        if i > 0 and st - ends_s[i - 1] > set_gap_s:
+            k += 1
+        out.append(k)
+    return out
