@@ -1,0 +1,280 @@
+"""UI pieces more than one page shows: history charts, the session picker and drill-down, downloads.
+
+Every function that takes an id re-checks access through ``dashboard.auth`` before reading, so a
+piece is safe wherever a page puts it.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import auth, charts
+from store import SessionRecord, Store, User
+from store import exporting
+
+SESSION_PARAM = "session"
+PATIENT_PARAM = "patient"
+
+REP_TABLE_COLUMNS = {
+    "rep": "Rep",
+    "set_index": "Set",
+    "peak_hip_flexion_deg": "Peak hip (°)",
+    "range_deg": "Range (°)",
+    "hold_s": "Hold (s)",
+    "duration_s": "Duration (s)",
+    "partial": "Partial",
+    "compensation": "Compensated",
+    "compensation_deg": "Tilt change (°)",
+    "compensation_onset_hip_deg": "Onset at hip (°)",
+}
+
+
+def fmt_deg(v: float | None) -> str:
+    return "—" if v is None or not math.isfinite(float(v)) else f"{float(v):.0f}°"
+
+
+def fmt_pct(v: float | None) -> str:
+    return "—" if v is None or not math.isfinite(float(v)) else f"{100 * float(v):.0f}%"
+
+
+def session_label(rec: SessionRecord) -> str:
+    when = rec.started_at.strftime("%Y-%m-%d %H:%M")
+    return f"{when} · {charts.drill_label(rec.exercise, rec.side)} · {rec.rep_count} reps"
+
+
+# ---------------------------------------------------------------------------------- history
+def history_charts(history: pd.DataFrame, *, with_compensation: bool = True) -> None:
+    if history.empty:
+        st.info("No sessions yet.")
+        return
+    st.altair_chart(charts.rom_trend_chart(history), width="stretch")
+    st.altair_chart(charts.reps_vs_prescribed_chart(history), width="stretch")
+    cols = st.columns(2 if with_compensation else 1)
+    cols[0].altair_chart(charts.pain_chart(history), width="stretch")
+    if with_compensation:
+        cols[1].altair_chart(charts.compensation_trend_chart(history), width="stretch")
+
+
+def session_table(history: pd.DataFrame) -> None:
+    if history.empty:
+        return
+    df = history.sort_values("started_at", ascending=False)
+    view = pd.DataFrame(
+        {
+            "session": df["session_id"],
+            "started": df["started_at"].dt.tz_localize(None),
+            "drill": [charts.drill_label(e, s) for e, s in zip(df["exercise"], df["side"], strict=True)],
+            "reps": df["rep_count"],
+            "rom_deg": df["rom_deg"].round(1),
+            "target_rom_deg": df["target_rom_deg"],
+            "compensation_pct": (100 * df["compensation_rate"]).round(0),
+            "calibration": df["calibration_quality"],
+            "pain_after": df["pain_after"],
+        }
+    )
+    st.dataframe(
+        view,
+        hide_index=True,
+        column_config={
+            "started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
+            "rom_deg": st.column_config.NumberColumn("ROM (°)", format="%.1f"),
+            "target_rom_deg": st.column_config.NumberColumn("Target (°)", format="%.0f"),
+            "compensation_pct": st.column_config.NumberColumn("Compensated (%)", format="%.0f"),
+        },
+        key="session_table",
+    )
+
+
+# ---------------------------------------------------------------------------------- one session
+def checked_picker(
+    label: str,
+    options: dict[int, str],
+    *,
+    key: str,
+    param: str,
+    check: Callable[[Any], int],
+    clear_params: tuple[str, ...] = (),
+) -> int:
+    """A selectbox over ``options`` (id → label) that also follows ``?<param>=ID`` links.
+
+    Both the query parameter and the widget's value are untrusted: each goes through ``check``
+    (an ``auth.require_*``), and an id outside ``options`` is refused, never silently replaced.
+    When the choice changes from a linked one, the query parameter follows it and ``clear_params``
+    (e.g. the previous patient's ``session``) are dropped.
+    """
+    seen_key = f"{key}__param"
+    requested = st.query_params.get(param)
+    if requested is not None:
+        rid = check(requested)
+        if rid not in options:
+            auth.deny()
+        if st.session_state.get(seen_key) != rid or key not in st.session_state:  # a new link wins
+            st.session_state[key] = rid
+            st.session_state[seen_key] = rid
+    elif key not in st.session_state:
+        st.session_state[key] = next(iter(options))
+    current = st.session_state.get(key)
+    if current not in options:
+        check(current)
+        auth.deny()
+    choice = st.selectbox(label, list(options), key=key, format_func=lambda i: options.get(i, str(i)))
+    rid = check(choice)
+    if rid not in options:
+        auth.deny()
+    if requested != str(rid):
+        st.query_params[param] = str(rid)
+        st.session_state[seen_key] = rid
+        for name in clear_params if requested is not None else ():
+            if name in st.query_params:
+                del st.query_params[name]
+    return rid
+
+
+def patient_picker(store: Store, user: User) -> int | None:
+    """One of the therapist's own patients (widget or ``?patient=ID``), or None when they have none."""
+    patients = store.list_patients(user.id)
+    if not patients:
+        st.info("You have no patients yet. An administrator assigns patients to therapists.")
+        return None
+    options = {p.id: f"{p.display_name} ({p.username})" for p in patients}
+    return checked_picker(
+        "Patient",
+        options,
+        key="patient_pick",
+        param=PATIENT_PARAM,
+        check=lambda raw: auth.require_patient(store, user, raw),
+        clear_params=(SESSION_PARAM,),
+    )
+
+
+def session_picker(store: Store, user: User, patient_id: int) -> int | None:
+    """A session of ``patient_id`` (widget or ``?session=ID``, both re-checked); None if none.
+
+    The widget key is per patient, so a stale value can only come from a tampered client.
+    """
+    sessions = store.list_sessions(patient_id)
+    if not sessions:
+        return None
+    return checked_picker(
+        "Session",
+        {s.id: session_label(s) for s in sessions},
+        key=f"session_pick_{patient_id}",
+        param=SESSION_PARAM,
+        check=lambda raw: auth.require_session(store, user, raw),
+    )
+
+
+def calibration_table(calibration: dict[str, Any]) -> pd.DataFrame:
+    rows = [
+        {
+            "sensor": s.get("sensor"),
+            "misplacement_deg": s.get("misplacement_deg"),
+            "still_accel_m_s2": s.get("stand_accel_norm_m_s2"),
+            "still_gyro_rms_rad_s": s.get("stand_gyro_rms_rad_s"),
+        }
+        for s in calibration.get("sensors", [])
+    ]
+    return pd.DataFrame(rows, columns=["sensor", "misplacement_deg", "still_accel_m_s2", "still_gyro_rms_rad_s"])
+
+
+def session_drilldown(store: Store, user: User, session_id: Any) -> None:
+    """Curves with reps marked and compensated reps shaded, the rep table, calibration quality, pain."""
+    sid = auth.require_session(store, user, session_id)
+    loaded = store.load_session(sid, with_raw=False)
+    rec, a = loaded.record, loaded.analysis
+    st.subheader(f"{charts.drill_label(rec.exercise, rec.side)} — {rec.started_at:%Y-%m-%d %H:%M}")
+    c = st.columns(5)
+    c[0].metric("Reps", f"{rec.rep_count}", help=f"{rec.full_rep_count} full, {rec.partial_rep_count} partial")
+    c[1].metric("ROM", fmt_deg(rec.rom_deg), help=f"target {fmt_deg(rec.target_rom_deg)}")
+    c[2].metric("Compensated", fmt_pct(rec.compensation_rate), help=f"threshold {rec.threshold_deg:.0f}° pelvic tilt")
+    c[3].metric("Calibration", (rec.calibration_quality or "—").capitalize())
+    pain = store.get_pain_report(sid)
+    c[4].metric("Pain after", "—" if pain is None or pain.pain_after is None else f"{pain.pain_after}/10")
+    if a.angles.empty:
+        st.warning("This session has no angle curves stored.")
+    else:
+        hip, tilt = charts.session_curve_panels(
+            a.angles, a.reps, threshold_deg=a.threshold_deg,
+            target_rom_deg=charts.signed_target_deg(rec.exercise, rec.target_rom_deg),
+        )  # fmt: skip
+        st.altair_chart(hip, width="stretch")
+        st.altair_chart(tilt, width="stretch")
+    reps = charts.reps_frame(a.reps)
+    if len(reps):
+        reps = reps.assign(rep=reps["index"], set_index=reps["set_index"] + 1)  # rep 1-based, set 0-based
+        st.dataframe(
+            reps[list(REP_TABLE_COLUMNS)].rename(columns=REP_TABLE_COLUMNS).round(1),
+            hide_index=True,
+            key=f"rep_table_{sid}",
+        )
+    else:
+        st.info("No reps were counted in this session.")
+    cal = rec.calibration
+    conf = cal.get("flexion_axis_confidence")
+    st.markdown(
+        f"**Calibration quality:** {rec.calibration_quality or '—'} · flexion-axis confidence "
+        f"{'—' if conf is None else f'{conf:.2f}'}"
+        + (f" · flags: {', '.join(cal.get('flags', []))}" if cal.get("flags") else "")
+    )
+    st.dataframe(calibration_table(cal).round(3), hide_index=True, key=f"calibration_{sid}")
+    if pain is not None and pain.note:
+        st.caption(f"Pain note: {pain.note}")
+
+
+# ---------------------------------------------------------------------------------- downloads
+SESSION_TABLES = ("summary", "reps", "angles", "raw")
+
+
+def session_export_bytes(store: Store, session_id: int, table: str) -> bytes:
+    """One CSV of ``exporting.export_session`` (written to a private temp dir, read back)."""
+    with tempfile.TemporaryDirectory(prefix="rehab-export-") as tmp:
+        files = exporting.export_session(store, session_id, Path(tmp)).files
+        if table not in files:
+            raise KeyError(f"session {session_id} has no {table!r} export (has {', '.join(files)})")
+        return files[table].read_bytes()
+
+
+def patient_export_bytes(store: Store, patient_id: int, table: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="rehab-export-") as tmp:
+        return exporting.export_patient(store, patient_id, Path(tmp)).files[table].read_bytes()
+
+
+def _deferred(fn: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
+    return lambda: fn(*args)
+
+
+def session_downloads(store: Store, user: User, session_id: Any) -> None:
+    sid = auth.require_session(store, user, session_id)
+    rec = store.get_session(sid)
+    tables = [t for t in SESSION_TABLES if t != "raw" or rec.raw_path]
+    cols = st.columns(len(tables))
+    for col, table in zip(cols, tables, strict=True):
+        col.download_button(
+            f"Session {table} (CSV)",
+            data=_deferred(session_export_bytes, store, sid, table),
+            file_name=f"session-{sid}-{table}.csv",
+            mime="text/csv",
+            key=f"dl_session_{sid}_{table}",
+            on_click="ignore",
+        )
+
+
+def patient_downloads(store: Store, user: User, patient_id: Any) -> None:
+    pid = auth.require_patient(store, user, patient_id)
+    cols = st.columns(3)
+    for i, table in enumerate(exporting.PATIENT_TABLES):
+        cols[i % 3].download_button(
+            f"History: {table} (CSV)",
+            data=_deferred(patient_export_bytes, store, pid, table),
+            file_name=f"patient-{pid}-{table}.csv",
+            mime="text/csv",
+            key=f"dl_patient_{pid}_{table}",
+            on_click="ignore",
+        )

@@ -1,0 +1,181 @@
+"""AppTest: every page for every role renders from a real seeded store without errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SeededClinic, new_app, sign_in, texts, vega_specs
+
+
+def marks(spec: dict) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            m = node.get("mark")
+            if m is not None:
+                found.add(m["type"] if isinstance(m, dict) else m)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    return found
+
+
+def test_signed_out_sees_only_sign_in(clinic: SeededClinic) -> None:
+    at = new_app().run()
+    assert not at.exception
+    assert "sign in" in texts(at).lower()
+    assert at.text_input(key="sign_in_password").proto.type == at.text_input(key="sign_in_password").proto.PASSWORD
+    assert not at.get("vega_lite_chart")
+
+
+def test_wrong_password_is_refused(clinic: SeededClinic) -> None:
+    at = sign_in("patient1", "not-the-password")
+    assert "Wrong username or password" in texts(at)
+    assert "Hello" not in texts(at)
+
+
+def test_patient_today(clinic: SeededClinic) -> None:
+    at = sign_in("patient1")
+    t = texts(at)
+    assert "Hello, Patient 1" in t and "Knee raise (left)" in t and "Hip extension (left)" in t
+    done = [m for m in at.metric if m.label == "Done this week"]
+    assert len(done) == 2 and all(" of 5" in m.value for m in done)
+    assert any(m.label == "Sets × reps" and m.value == "1 × 6" for m in at.metric)
+
+
+def test_patient_history_shows_charts_and_own_session(clinic: SeededClinic) -> None:
+    at = sign_in("patient1")
+    at.switch_page("app_pages/patient_history.py").run()
+    assert not at.exception
+    specs = vega_specs(at)
+    assert len(specs) == 5  # ROM vs target, reps vs prescribed, pain, one session's hip + tilt curves
+    assert {"line", "bar", "tick", "rect", "point"} <= set().union(*(marks(s) for s in specs))
+    assert at.query_params["session"] == str(clinic.sessions(1)[-1])  # newest first
+    assert any(m.label == "Reps" for m in at.metric)
+
+
+def test_patient_live_without_service_says_so(clinic: SeededClinic) -> None:
+    at = sign_in("patient1")
+    at.switch_page("app_pages/patient_live.py").run()
+    assert not at.exception
+    assert "sensor service is not running" in texts(at)
+
+
+def test_therapist_roster(clinic: SeededClinic) -> None:
+    at = sign_in("therapist1")
+    assert not at.exception
+    assert at.title[0].value == "Roster"
+    table = at.dataframe[0].value
+    assert sorted(table["patient"]) == ["Patient 1", "Patient 2"]  # only this therapist's patients
+    assert len(vega_specs(at)) == 1 and "circle" in marks(vega_specs(at)[0])
+    # the "no sessions in N days" alert follows the widget: every patient's last session was yesterday
+    at.number_input(key="alert_days").set_value(1).run()
+    assert sum("no sessions" in str(e.value) for e in at.markdown) == 2
+
+
+def test_therapist_patient_detail_and_drilldown(clinic: SeededClinic) -> None:
+    at = sign_in("therapist1")
+    at.switch_page("app_pages/therapist_patient.py").run()
+    assert not at.exception
+    assert at.selectbox(key="patient_pick").value == clinic.patient(1)
+    specs = vega_specs(at)
+    assert len(specs) == 6  # 4 trends + the drill-down's hip and tilt curves
+    hip, tilt = specs[-2:]
+    assert {"rect", "line", "point", "rule"} <= marks(hip) and {"rect", "line", "rule"} <= marks(tilt)
+    assert hip["layer"][1]["encoding"]["y"]["field"] == "hip_flexion_deg"
+    assert tilt["layer"][1]["encoding"]["y"]["field"] == "pelvic_tilt_deg"
+    rep_table = next(d.value for d in at.dataframe if "Compensated" in d.value.columns)
+    sid = int(at.query_params["session"])
+    assert len(rep_table) == clinic.store.get_session(sid).rep_count
+    assert "Calibration quality" in texts(at)
+    assert len(at.get("download_button")) == 4  # summary, reps, angles, raw
+    # pick the other patient: the page follows, and the old session link is dropped
+    at.selectbox(key="patient_pick").set_value(clinic.patient(2)).run()
+    assert at.query_params["patient"] == str(clinic.patient(2))
+    assert int(at.query_params["session"]) in clinic.sessions(2)
+
+
+def test_therapist_prescription_editor_saves(clinic: SeededClinic) -> None:
+    at = sign_in("therapist1")
+    at.switch_page("app_pages/therapist_prescriptions.py").run()
+    assert not at.exception
+    rx = clinic.store.list_prescriptions(clinic.patient(1))[0]
+    at.number_input(key=f"rx_{rx.id}_reps").set_value(12)
+    at.number_input(key=f"rx_{rx.id}_target").set_value(85.0)
+    at.selectbox(key=f"rx_{rx.id}_stage").set_value("floor")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    saved = clinic.store.get_prescription(rx.id)
+    assert (saved.reps, saved.target_rom_deg, saved.stage) == (12, 85.0, "floor")
+    # add a deep squat
+    at.selectbox(key="new_rx_exercise").set_value("deep_squat").run()
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert not at.exception
+    assert "deep_squat" in {p.exercise for p in clinic.store.list_prescriptions(clinic.patient(1))}
+
+
+def test_therapist_downloads_and_exports(clinic: SeededClinic) -> None:
+    from dashboard import components
+
+    at = sign_in("therapist1")
+    at.switch_page("app_pages/therapist_downloads.py").run()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert len(labels) == 6 + 4
+    sid = clinic.sessions(1)[0]
+    reps_csv = components.session_export_bytes(clinic.store, sid, "reps").decode()
+    assert reps_csv.count("\n") == clinic.store.get_session(sid).rep_count + 1
+    history_csv = components.patient_export_bytes(clinic.store, clinic.patient(1), "sessions").decode()
+    assert history_csv.count("\n") == len(clinic.sessions(1)) + 1
+
+
+def test_admin_creates_accounts(clinic: SeededClinic) -> None:
+    at = sign_in("admin")
+    assert not at.exception and at.title[0].value == "Accounts"
+    at.text_input(key="new_username").input("newpatient")
+    at.text_input(key="new_display_name").input("New Patient")
+    at.selectbox(key="new_role").set_value("patient")
+    at.selectbox(key="new_therapist").set_value(clinic.clinic.therapist_ids["therapist2"])
+    at.text_input(key="new_password").input("a-long-password")
+    next(b for b in at.button if b.label == "Create").click().run()
+    assert not at.exception
+    assert "Created patient 'newpatient'" in texts(at)
+    user = clinic.store.get_user_by_username("newpatient")
+    assert user.therapist_id == clinic.clinic.therapist_ids["therapist2"]
+    assert clinic.store.authenticate("newpatient", "a-long-password") is not None
+
+
+@pytest.mark.parametrize("username", ["patient1", "therapist1", "admin"])
+def test_sign_out(clinic: SeededClinic, username: str) -> None:
+    at = sign_in(username)
+    at.button(key="sign_out").click().run()
+    assert not at.exception
+    assert at.text_input(key="sign_in_username") is not None
+
+
+def test_therapist_accepts_a_progression_suggestion(clinic: SeededClinic, session_pool) -> None:
+    import dataclasses
+    import datetime as dt
+
+    pid = clinic.patient(1)
+    rx = next(r for r in clinic.store.list_prescriptions(pid) if r.exercise == "knee_raise")
+    clinic.store.update_prescription(rx.id, sets=1, reps=4, target_rom_deg=40.0)
+    base = next(p.analysis for p in session_pool if p.analysis.exercise == "knee_raise")
+    clean = dataclasses.replace(
+        base, side="left", summary=dataclasses.replace(base.summary, compensation_count=0, compensation_rate=0.0)
+    )
+    for hours in (3, 2, 1):  # three good sessions at the current stage, the newest ones
+        clinic.store.save_session(pid, clean, None, started_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours))
+    at = sign_in("therapist1")
+    at.switch_page("app_pages/therapist_patient.py").run()
+    assert any("Suggested:" in str(s.value) and "on the floor" in str(s.value) for s in at.success), texts(at)
+    at.button(key=f"accept_{rx.id}").click().run()
+    assert not at.exception
+    assert clinic.store.get_prescription(rx.id).stage == "floor"
+    decisions = clinic.store.list_progression_decisions(pid)
+    assert [(d.status, d.to_stage) for d in decisions] == [("accepted", "floor")]
