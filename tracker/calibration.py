@@ -124,13 +124,29 @@ def identify_axes_from_orientation(
     rp0 = rot_p[stand_idx]
     rpT = np.transpose(rot_p, (0, 2, 1))
 
-    def score(d0: float) -> tuple[float, np.ndarray]:
+    def axis_vectors(d0: float) -> np.ndarray:
         rz = _rz(d0)
         Q = rpT @ (rz @ A @ rz.T) @ rp0
-        v = np.column_stack([Q[:, 2, 1] - Q[:, 1, 2], Q[:, 0, 2] - Q[:, 2, 0], Q[:, 1, 0] - Q[:, 0, 1]])
-        S = v.T @ v
-        w, V = np.linalg.eigh(S)
-        return float(w[-1] / max(np.trace(S), 1e-12)), V[:, -1]
+        return np.column_stack([Q[:, 2, 1] - Q[:, 1, 2], Q[:, 0, 2] - Q[:, 2, 0], Q[:, 1, 0] - Q[:, 0, 1]])
+
+    # Rz(δ0)·A·Rz(δ0)ᵀ is a trigonometric polynomial of degree 2 in δ0, and so is every v(δ0):
+    # v(δ0) = Σ_m f_m(δ0)·V_m with f = (1, cos δ0, sin δ0, cos 2δ0, sin 2δ0). Five evaluations give the
+    # V_m exactly; then Σ v vᵀ = Σ_mn f_m f_n V_mᵀV_n costs a few 3×3 sums per trial δ0, whatever N.
+    def basis(d: np.ndarray) -> np.ndarray:
+        d = np.atleast_1d(d)
+        return np.column_stack([np.ones_like(d), np.cos(d), np.sin(d), np.cos(2 * d), np.sin(2 * d)])
+
+    nodes = np.arange(5) * (2 * np.pi / 5)
+    v_nodes = np.stack([axis_vectors(float(d)) for d in nodes])  # (5, N, 3)
+    V = np.linalg.solve(basis(nodes), v_nodes.reshape(5, -1)).reshape(v_nodes.shape)
+    G = np.einsum("mni,pnj->mpij", V, V)
+
+    def scores(d0s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f = basis(d0s)
+        S = np.einsum("gm,gp,mpij->gij", f, f, G)
+        w, vec = np.linalg.eigh(S)
+        tr = np.maximum(np.trace(S, axis1=1, axis2=2), 1e-12)
+        return w[:, -1] / tr, vec[:, :, -1]
 
     # Prior from the placement convention: at the stand both nominal ML axes (made horizontal) are
     # parallel in a common frame. The hinge alone leaves a mirror ambiguity (δ0 + 180°) when the
@@ -141,20 +157,16 @@ def identify_axes_from_orientation(
 
     d_nom = heading_of(rp0, nominal_p) - heading_of(rot_t[stand_idx], nominal_t)
     grid = d_nom + np.linspace(-max_prior_deviation_rad, max_prior_deviation_rad, n_grid)
-    scores = [score(d)[0] for d in grid]
-    d_best = float(grid[int(np.argmax(scores))])
+    d_best = float(grid[int(np.argmax(scores(grid)[0]))])
     step = grid[1] - grid[0]
     for _ in range(3):  # local refinement
         cand = d_best + np.linspace(-step, step, 11)
-        sc = [score(d)[0] for d in cand]
-        d_best = float(cand[int(np.argmax(sc))])
+        d_best = float(cand[int(np.argmax(scores(cand)[0]))])
         step /= 5
-    share, _ = score(d_best)
+    share = float(scores(np.array([d_best]))[0][0])
     # The axis itself from the horizontal part only: the pelvis also turns about the vertical during
     # single-leg reps (hip rotation), which must not tilt the flexion axis.
-    rz = _rz(d_best)
-    Q = rpT @ (rz @ A @ rz.T) @ rp0
-    v = np.column_stack([Q[:, 2, 1] - Q[:, 1, 2], Q[:, 0, 2] - Q[:, 2, 0], Q[:, 1, 0] - Q[:, 0, 1]])
+    v = np.einsum("m,mni->ni", basis(np.array([d_best]))[0], V)
     v = v - np.outer(v @ up_p, up_p)
     j_p = np.linalg.eigh(v.T @ v)[1][:, -1]
     if j_p @ nominal_p < 0:
@@ -394,6 +406,10 @@ class Calibrator:
             flags.append("flexion_axis_from_placement")
         self.frame_thigh_ = anatomical_frame(ups["thigh"], j_t)
         self.frame_pelvis_ = anatomical_frame(ups["pelvis"], j_p)
+        # The lines the relative heading is tracked with (tracker/joint_angles.py): the frames' ML axes,
+        # assumed to be the same physical line in both sensors. On real, non-hinge hips they are not
+        # (18–38° apart on UI-PRMD) and δ inherits the offset — see docs/coordinate-systems.md, "Limits".
+        self.hinge_axis_thigh_, self.hinge_axis_pelvis_ = self.frame_thigh_[:, 2], self.frame_pelvis_[:, 2]
         # Report total misplacement: angle between the nominal and the identified sensor frame.
         for k, (name, frame) in enumerate((("thigh", self.frame_thigh_), ("pelvis", self.frame_pelvis_))):
             nominal = anatomical_frame(np.array([1.0, 0.0, 0.0]), nominal_ml_axis(name, side))

@@ -45,13 +45,22 @@ def excess_onset(x: np.ndarray, y: np.ndarray, *, level_deg: float = 0.4) -> flo
         early = x <= x0
         if early.sum() < 4:
             break
-        a, c = np.polyfit(x[early], y[early], 1)
+        a, c = _line_fit(x[early], y[early])
         excess = y - (a * x + c)
-        k = len(x) - 1
-        while k > 0 and excess[k] > level_deg:
-            k -= 1
+        # walk back from the peak while the excess stays above the level
+        at_or_below = np.flatnonzero(excess <= level_deg)
+        k = int(at_or_below[-1]) if len(at_or_below) else 0
         x0 = float(x[k])
     return x0
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares line y ≈ a·x + c (closed form; np.polyfit's answer without its overhead)."""
+    xm, ym = float(x.mean()), float(y.mean())
+    dx = x - xm
+    sxx = float(dx @ dx)
+    a = float(dx @ (y - ym)) / sxx if sxx > 0 else 0.0
+    return a, ym - a * xm
 
 
 def hinge_onset(x: np.ndarray, y: np.ndarray, *, n_grid: int = 40) -> float:
@@ -60,12 +69,21 @@ def hinge_onset(x: np.ndarray, y: np.ndarray, *, n_grid: int = 40) -> float:
     if hi - lo < 4.0 or len(x) < 8:
         return float("nan")
     x0s = np.linspace(lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo), n_grid)
-    # all candidate breakpoints at once: normal equations of y ≈ a·x + b·max(0, x − x₀) + c
-    A = np.stack([np.broadcast_to(x, (n_grid, len(x))), np.maximum(0.0, x[None, :] - x0s[:, None]), np.ones((n_grid, len(x)))], axis=2)
-    ata = np.einsum("gni,gnj->gij", A, A) + 1e-9 * np.eye(3)
-    aty = np.einsum("gni,n->gi", A, y)
+    # all candidate breakpoints at once: normal equations of y ≈ a·x + b·h + c, h = max(0, x − x₀),
+    # assembled from sums (one (n_grid, n) hinge matrix instead of an (n_grid, n, 3) design)
+    h = np.maximum(0.0, x[None, :] - x0s[:, None])
+    n = float(len(x))
+    sx, sxx, sy, sxy = float(x.sum()), float(x @ x), float(y.sum()), float(x @ y)
+    sh, shh, sxh, shy = h.sum(1), (h * h).sum(1), h @ x, h @ y
+    ata = np.empty((n_grid, 3, 3))
+    ata[:, 0, 0], ata[:, 0, 1], ata[:, 0, 2] = sxx, sxh, sx
+    ata[:, 1, 0], ata[:, 1, 1], ata[:, 1, 2] = sxh, shh, sh
+    ata[:, 2, 0], ata[:, 2, 1], ata[:, 2, 2] = sx, sh, n
+    ata += 1e-9 * np.eye(3)
+    aty = np.stack([np.full(n_grid, sxy), shy, np.full(n_grid, sy)], axis=1)
     coef = np.linalg.solve(ata, aty[..., None])[..., 0]
-    sse = ((np.einsum("gni,gi->gn", A, coef) - y[None, :]) ** 2).sum(1)
+    resid = coef[:, 0:1] * x[None, :] + coef[:, 1:2] * h + coef[:, 2:3] - y[None, :]
+    sse = (resid * resid).sum(1)
     sse[coef[:, 1] <= 0] = np.inf
     k = int(np.argmin(sse))
     return float(x0s[k]) if np.isfinite(sse[k]) else float("nan")

@@ -20,6 +20,7 @@ tilt), interpolated across reps; the standing calibration pose is zero.
 from __future__ import annotations
 
 import numpy as np
+from scipy import signal
 
 from tracker.calibration import quat_to_matrix, rotate_vec
 
@@ -52,10 +53,11 @@ def tilt_from_axes(y_p: np.ndarray, heading_ref: np.ndarray) -> np.ndarray:
     return np.arctan2(y_p[:, 0] * np.cos(heading_ref) + y_p[:, 1] * np.sin(heading_ref), y_p[:, 2])
 
 
-def instantaneous_delta(rot_t: np.ndarray, rot_p: np.ndarray, frame_t: np.ndarray, frame_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample relative heading δ (rad) aligning the ML axes, and its weight (0..1)."""
-    zt = rot_t @ frame_t[:, 2]
-    zp = rot_p @ frame_p[:, 2]
+def instantaneous_delta(rot_t: np.ndarray, rot_p: np.ndarray, axis_t: np.ndarray, axis_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample relative heading δ (rad) aligning the hinge axes (sensor coordinates; a (3, 3)
+    anatomical frame stands for its ML column), and its weight (0..1)."""
+    zt = rot_t @ (axis_t[:, 2] if np.ndim(axis_t) == 2 else axis_t)
+    zp = rot_p @ (axis_p[:, 2] if np.ndim(axis_p) == 2 else axis_p)
     ht = np.hypot(zt[:, 0], zt[:, 1])
     hp = np.hypot(zp[:, 0], zp[:, 1])
     delta = np.arctan2(zp[:, 1], zp[:, 0]) - np.arctan2(zt[:, 1], zt[:, 0])
@@ -93,6 +95,26 @@ class CausalDelta:
             self.c += self.alpha * (weight * np.cos(delta) - self.c)
             self.s += self.alpha * (weight * np.sin(delta) - self.s)
         return float(np.arctan2(self.s, self.c))
+
+    def update_batch(self, delta: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Identical to calling :meth:`update` for each sample (a first-order IIR, run by lfilter)."""
+        delta = np.asarray(delta, dtype=float)
+        weight = np.asarray(weight, dtype=float)
+        if len(delta) == 0:
+            return np.empty(0)
+        xc, xs = weight * np.cos(delta), weight * np.sin(delta)
+        head: list[np.ndarray] = []
+        if not self.initialised:
+            self.update(float(delta[0]), float(weight[0]))
+            head = [np.array([np.arctan2(self.s, self.c)])]
+            xc, xs = xc[1:], xs[1:]
+        a = self.alpha
+        b, den = [a], [1.0, a - 1.0]
+        c, _ = signal.lfilter(b, den, xc, zi=[(1.0 - a) * self.c])
+        s, _ = signal.lfilter(b, den, xs, zi=[(1.0 - a) * self.s])
+        if len(c):
+            self.c, self.s = float(c[-1]), float(s[-1])
+        return np.concatenate(head + [np.arctan2(s, c)])
 
 
 def hip_flexion_rad(rot_t: np.ndarray, rot_p: np.ndarray, frame_t: np.ndarray, frame_p: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -161,12 +183,16 @@ class HipAngleEstimator:
         rate_hz: float,
         stand: tuple[int, int],
         gyr_pelvis: np.ndarray | None = None,
+        hinge_thigh: np.ndarray | None = None,
+        hinge_pelvis: np.ndarray | None = None,
     ) -> HipAngleEstimator:
-        z_t = rotate_vec(quat_thigh, frame_thigh[:, 2])
+        """``hinge_*``: the hip's functional flexion axis in each sensor's coordinates (the same line
+        at the stand), used to track the relative heading; default: the frames' ML axes."""
+        z_t = rotate_vec(quat_thigh, frame_thigh[:, 2] if hinge_thigh is None else hinge_thigh)
         y_t = rotate_vec(quat_thigh, frame_thigh[:, 1])
         x_p = rotate_vec(quat_pelvis, frame_pelvis[:, 0])
         y_p = rotate_vec(quat_pelvis, frame_pelvis[:, 1])
-        z_p = rotate_vec(quat_pelvis, frame_pelvis[:, 2])
+        z_p = rotate_vec(quat_pelvis, frame_pelvis[:, 2] if hinge_pelvis is None else hinge_pelvis)
         d_inst, w = delta_from_axes(z_t, z_p)
         delta = smooth_delta(d_inst, w, block, max(1, int(self.heading_window_s * rate_hz)))
         hip = flexion_from_axes(y_t, x_p, y_p, delta)
@@ -203,11 +229,15 @@ class StreamingHipAngles:
     def __init__(
         self, frame_thigh: np.ndarray, frame_pelvis: np.ndarray, rate_hz: float, *,
         heading_tau_s: float = 3.0, rest_hip_deg: float = 8.0,
+        hinge_thigh: np.ndarray | None = None, hinge_pelvis: np.ndarray | None = None,
     ) -> None:
         if not heading_tau_s > 0:
             raise ValueError(f"heading_tau_s must be > 0 seconds, got {heading_tau_s!r}")
         self.frame_thigh = frame_thigh
         self.frame_pelvis = frame_pelvis
+        # the axes the relative heading is tracked with (as HipAngleEstimator's hinge_*)
+        self.hinge_thigh = frame_thigh[:, 2] if hinge_thigh is None else np.asarray(hinge_thigh, dtype=float)
+        self.hinge_pelvis = frame_pelvis[:, 2] if hinge_pelvis is None else np.asarray(hinge_pelvis, dtype=float)
         self.rest_hip_rad = np.radians(rest_hip_deg)
         self.delta = CausalDelta(heading_tau_s, rate_hz)
         self.heading_ref = float("nan")
@@ -218,7 +248,7 @@ class StreamingHipAngles:
     def prime(self, quat_thigh: np.ndarray, quat_pelvis: np.ndarray) -> None:
         """Initialise δ, the heading reference and the zero offsets from the stand (arrays)."""
         rot_t, rot_p = quat_to_matrix(quat_thigh), quat_to_matrix(quat_pelvis)
-        d, w = instantaneous_delta(rot_t, rot_p, self.frame_thigh, self.frame_pelvis)
+        d, w = instantaneous_delta(rot_t, rot_p, self.hinge_thigh, self.hinge_pelvis)
         for di, wi in zip(d, w):
             self.delta.update(float(di), float(wi))
         dl = np.full(len(d), self.delta.update(float(d[-1]), float(w[-1])))
@@ -230,7 +260,7 @@ class StreamingHipAngles:
     def step(self, quat_thigh: np.ndarray, quat_pelvis: np.ndarray, gyr_pelvis: np.ndarray) -> tuple[float, float]:
         """One shared-grid sample → (hip flexion, pelvic tilt) in degrees."""
         rot_t, rot_p = quat_to_matrix(quat_thigh[None]), quat_to_matrix(quat_pelvis[None])
-        d, w = instantaneous_delta(rot_t, rot_p, self.frame_thigh, self.frame_pelvis)
+        d, w = instantaneous_delta(rot_t, rot_p, self.hinge_thigh, self.hinge_pelvis)
         self.delta_rad = self.delta.update(float(d[0]), float(w[0]))
         hip = float(hip_flexion_rad(rot_t, rot_p, self.frame_thigh, self.frame_pelvis, np.array([self.delta_rad]))[0])
         hip -= self.hip_offset_rad
@@ -238,3 +268,26 @@ class StreamingHipAngles:
             self.heading_ref = float(pelvis_heading_rad(rot_p, self.frame_pelvis)[0])
         tilt = float(pelvic_tilt_rad(rot_p, self.frame_pelvis, np.array([self.heading_ref]))[0]) - self.tilt_offset_rad
         return float(np.degrees(hip)), float(np.degrees(tilt))
+
+    def step_batch(self, quat_thigh: np.ndarray, quat_pelvis: np.ndarray, gyr_pelvis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Many shared-grid samples → (hip flexion, pelvic tilt) arrays in degrees.
+
+        Identical to calling :meth:`step` for each row (same formulas, same state afterwards): the
+        causal δ average runs as an IIR filter, the held heading reference as a forward fill of the
+        last rest sample. Used by the live path to replay its buffer after re-identifying the axes.
+        """
+        n = len(quat_thigh)
+        if n == 0:
+            return np.empty(0), np.empty(0)
+        rot_t, rot_p = quat_to_matrix(np.asarray(quat_thigh)), quat_to_matrix(np.asarray(quat_pelvis))
+        d, w = instantaneous_delta(rot_t, rot_p, self.hinge_thigh, self.hinge_pelvis)
+        delta = self.delta.update_batch(d, w)
+        self.delta_rad = float(delta[-1])
+        hip = hip_flexion_rad(rot_t, rot_p, self.frame_thigh, self.frame_pelvis, delta) - self.hip_offset_rad
+        rest = (np.abs(hip) < self.rest_hip_rad) & (np.linalg.norm(np.asarray(gyr_pelvis), axis=1) < 0.3)
+        heading = pelvis_heading_rad(rot_p, self.frame_pelvis)
+        last_rest = np.maximum.accumulate(np.where(rest, np.arange(n), -1))
+        ref = np.where(last_rest >= 0, heading[np.maximum(last_rest, 0)], self.heading_ref)
+        self.heading_ref = float(ref[-1])
+        tilt = pelvic_tilt_rad(rot_p, self.frame_pelvis, ref) - self.tilt_offset_rad
+        return np.degrees(hip), np.degrees(tilt)

@@ -117,6 +117,39 @@ class _SensorFeed:
         return q, r0.g + u * (r1.g - r0.g), r0.a + u * (r1.a - r0.a), not r1.after_gap
 
 
+class _GridBuffer:
+    """The shared-grid samples since the start, in one growing array (appends are O(1) amortised,
+    views are free — the refinements read the whole buffer at once)."""
+
+    #: column layout: t, quat thigh (4), quat pelvis (4), gyr thigh (3), gyr pelvis (3), acc thigh (3),
+    #: acc pelvis (3), valid
+    COLS = {"t": slice(0, 1), "qt": slice(1, 5), "qp": slice(5, 9), "gt": slice(9, 12), "gp": slice(12, 15),
+            "at": slice(15, 18), "ap": slice(18, 21), "v": slice(21, 22)}
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._data = np.empty((capacity, 22))
+        self.n = 0
+
+    def append(self, t: float, st, sp) -> None:
+        if self.n == len(self._data):
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+        row = self._data[self.n]
+        row[0] = t
+        row[1:5], row[9:12], row[15:18] = st[0], st[1], st[2]
+        row[5:9], row[12:15], row[18:21] = sp[0], sp[1], sp[2]
+        row[21] = 1.0 if (st[3] and sp[3]) else 0.0
+        self.n += 1
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        col = self._data[: self.n, self.COLS[key]]
+        if key == "v":
+            return col[:, 0] > 0.5
+        return col[:, 0] if key == "t" else col
+
+
 class LiveTracker:
     """Live hip flexion, pelvic tilt, reps and compensation from two streaming IMUs.
 
@@ -176,7 +209,7 @@ class LiveTracker:
         self._calibration: Calibration | None = None
         self._grid_t0 = float("nan")
         self._k = 0
-        self._buf: dict[str, list] = {k: [] for k in ("t", "qt", "qp", "gt", "gp", "at", "ap", "v")}
+        self._buf = _GridBuffer()
         self._buffering = True
         self._reps: list[Rep] = []
         self._hip = float("nan")
@@ -295,9 +328,8 @@ class LiveTracker:
     def _cal_input(self) -> CalibrationInput:
         b = self._buf
         return CalibrationInput(
-            t_s=np.asarray(b["t"]), rate_hz=self.rate_hz, quat_thigh=np.asarray(b["qt"]), quat_pelvis=np.asarray(b["qp"]),
-            gyr_thigh=np.asarray(b["gt"]), gyr_pelvis=np.asarray(b["gp"]), acc_thigh=np.asarray(b["at"]),
-            acc_pelvis=np.asarray(b["ap"]), valid=np.asarray(b["v"], dtype=bool),
+            t_s=b["t"], rate_hz=self.rate_hz, quat_thigh=b["qt"], quat_pelvis=b["qp"], gyr_thigh=b["gt"],
+            gyr_pelvis=b["gp"], acc_thigh=b["at"], acc_pelvis=b["ap"], valid=b["v"],
         )
 
     def _calibrate(self, *, identify_axes: bool) -> None:
@@ -308,20 +340,37 @@ class LiveTracker:
         self._calibration = cal.calibration_
         i0, i1 = cal.stand_index_
         self._stand_end_idx = i1
-        self._angles = StreamingHipAngles(cal.frame_thigh_, cal.frame_pelvis_, self.rate_hz, heading_tau_s=self.heading_tau_s)
+        self._angles = StreamingHipAngles(
+            cal.frame_thigh_, cal.frame_pelvis_, self.rate_hz, heading_tau_s=self.heading_tau_s,
+            hinge_thigh=cal.hinge_axis_thigh_, hinge_pelvis=cal.hinge_axis_pelvis_,
+        )
         self._angles.prime(data.quat_thigh[i0:i1], data.quat_pelvis[i0:i1])
         self._detector = RepDetector(self.exercise, rate_hz=self.rate_hz, threshold_deg=self.threshold_deg, **self._detector_kw)
         self._state = "ready"
 
     def _replay(self, t_now: float) -> list[LiveEvent]:
-        """Run the buffered grid (after the stand) through the current angle + detector objects."""
+        """Run the buffered grid (after the stand) through the current angle + detector objects.
+
+        The batch paths of the very same objects (``StreamingHipAngles.step_batch``,
+        ``RepDetector.detect``) — identical to stepping sample by sample and leaving the same state
+        to continue from, but vectorised: a refinement must not stall the live stream.
+        """
         b = self._buf
         emitted_before = len(self._reps)
         self._reps = []
         events: list[LiveEvent] = []
-        for k in range(self._stand_end_idx, len(b["t"])):
-            rep = self._process(b["t"][k], b["qt"][k], b["qp"][k], b["gp"][k], b["v"][k])
-            if rep is not None and len(self._reps) > emitted_before:
+        sl = slice(self._stand_end_idx, len(b))
+        v = b["v"][sl]
+        t = b["t"][sl][v]
+        if len(t) == 0:
+            return events
+        hip, tilt = self._angles.step_batch(b["qt"][sl][v], b["qp"][sl][v], b["gp"][sl][v])
+        self._hip, self._tilt = float(hip[-1]), float(tilt[-1])
+        self._detector.detect(t, hip, tilt, np.ones(len(t), dtype=bool))
+        for d in self._detector.reps_:
+            rep = self._to_rep(d)
+            self._reps.append(rep)
+            if len(self._reps) > emitted_before:
                 events.append(LiveEvent("rep", t_now, rep=rep))
         return events
 
@@ -339,11 +388,7 @@ class LiveTracker:
             yield t, st, sp
 
     def _store(self, t, st, sp) -> None:
-        b = self._buf
-        b["t"].append(t)
-        b["qt"].append(st[0]); b["gt"].append(st[1]); b["at"].append(st[2])  # noqa: E702
-        b["qp"].append(sp[0]); b["gp"].append(sp[1]); b["ap"].append(sp[2])  # noqa: E702
-        b["v"].append(bool(st[3] and sp[3]))
+        self._buf.append(t, st, sp)
 
     def _advance_grid_only(self) -> None:
         for t, st, sp in self._grid_samples():
@@ -370,7 +415,7 @@ class LiveTracker:
                 events.extend(self._replay(t))
                 if self._refinements >= self.refine_reps:
                     self._buffering = False
-                    self._buf = {k: [] for k in self._buf}
+                    self._buf = _GridBuffer(16)
             else:
                 events.append(LiveEvent("rep", t, rep=rep))
             if self._state == "error":

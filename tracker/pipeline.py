@@ -25,7 +25,7 @@ from tracker.orientation import OrientationEstimator, SensorOrientation
 from tracker.raw import RawSession
 from tracker.reps import DetectedRep, RepDetector, assign_sets, label_partials
 from tracker.results import Rep, SessionAnalysis, SessionSummary
-from tracker.timebase import common_grid, native_grid, resample_quat, resample_vec
+from tracker.timebase import common_grid, native_grid, resample_sensor
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +87,9 @@ def orient_sensors(raw: RawSession, *, offline: bool = True) -> dict[str, Sensor
 def to_shared_grid(orient: dict[str, SensorOrientation], rate_hz: float) -> SharedGrid:
     th, pe = orient["thigh"], orient["pelvis"]
     t = common_grid([th.t_s[0], pe.t_s[0]], [th.t_s[-1], pe.t_s[-1]], rate_hz)
-    q_t, v_t, s_t = resample_quat(th.t_s, th.quat_wxyz, th.valid, th.segment, t)
-    q_p, v_p, s_p = resample_quat(pe.t_s, pe.quat_wxyz, pe.valid, pe.segment, t)
+    q_t, sig_t, v_t, s_t = resample_sensor(th.t_s, th.quat_wxyz, np.hstack([th.gyr_corr_rad_s, th.acc_m_s2]), th.valid, th.segment, t)
+    q_p, sig_p, v_p, s_p = resample_sensor(pe.t_s, pe.quat_wxyz, np.hstack([pe.gyr_corr_rad_s, pe.acc_m_s2]), pe.valid, pe.segment, t)
     block = s_t * 10_000 + s_p
-    sig_t = resample_vec(th.t_s, np.hstack([th.gyr_corr_rad_s, th.acc_m_s2]), t)
-    sig_p = resample_vec(pe.t_s, np.hstack([pe.gyr_corr_rad_s, pe.acc_m_s2]), t)
     return SharedGrid(
         t_s=t, rate_hz=rate_hz, quat_thigh=q_t, quat_pelvis=q_p,
         gyr_thigh=sig_t[:, :3], gyr_pelvis=sig_p[:, :3], acc_thigh=sig_t[:, 3:], acc_pelvis=sig_p[:, 3:],
@@ -159,7 +157,7 @@ class SessionAnalyzer:
         cal = Calibrator(**p.calibrator).calibrate(grid.calibration_input(), self.side, self.exercise)
         est = HipAngleEstimator(heading_window_s=p.heading_window_s).estimate(
             grid.quat_thigh, grid.quat_pelvis, cal.frame_thigh_, cal.frame_pelvis_, grid.block,
-            grid.rate_hz, cal.stand_index_, grid.gyr_pelvis,
+            grid.rate_hz, cal.stand_index_, grid.gyr_pelvis, cal.hinge_axis_thigh_, cal.hinge_axis_pelvis_,
         )
         hip = np.degrees(est.hip_flexion_rad_)
         tilt = np.degrees(est.pelvic_tilt_rad_)

@@ -55,12 +55,13 @@ HOLD_EDGE_FACTOR = 0.344
 
 def _crossing_span(t: np.ndarray, s: np.ndarray, lo: float, hi: float) -> float:
     """Time from the last crossing of ``lo`` to the first crossing of ``hi`` (rising series)."""
-    above_hi = np.flatnonzero(s >= hi)
-    if len(above_hi) == 0:
+    above_hi = s >= hi
+    j = int(np.argmax(above_hi))
+    if not above_hi[j]:
         return 0.0
-    j = int(above_hi[0])
-    below_lo = np.flatnonzero(s[:j] <= lo)
-    i = int(below_lo[-1]) if len(below_lo) else 0
+    below_lo = s[:j][::-1] <= lo
+    r = int(np.argmax(below_lo)) if j else 0
+    i = j - 1 - r if j and below_lo[r] else 0
     return abs(float(t[j] - t[i]))
 
 
@@ -266,20 +267,23 @@ class RepDetector:
         (VQF's ``updateBatch`` idea: the same filter and state machine; the batch version jumps from
         event to event — a rep can only start where the signal exceeds its window minimum by
         ``enter_deg`` — instead of stepping through every idle sample.) Input is not mutated.
+        Afterwards the detector is in exactly the state ``update`` would have left it in, so a live
+        caller can replay a buffer with ``detect`` and carry on sample by sample with ``update``.
         """
         self.reset()
         idx = np.flatnonzero(np.asarray(valid, dtype=bool))
         if len(idx) == 0:
             return self
         t = np.asarray(t_s, dtype=float)[idx]
-        hip = _sosfilt_primed(self._sos, np.asarray(hip_deg, dtype=float)[idx])
-        tilt = _sosfilt_primed(self._sos, np.asarray(tilt_deg, dtype=float)[idx])
+        hip, zf_hip = _sosfilt_primed(self._sos, np.asarray(hip_deg, dtype=float)[idx])
+        tilt, zf_tilt = _sosfilt_primed(self._sos, np.asarray(tilt_deg, dtype=float)[idx])
         s = self.direction * hip
         n_win = int(self._hist.maxlen or 1)
         total = len(s)
         rollmin = minimum_filter1d(s, size=n_win, origin=(n_win - 1) // 2, mode="nearest")
         cand = np.flatnonzero(s - rollmin > self.enter_deg)
         k = reset_at = 0
+        active: tuple[int, float] | None = None  # (start, baseline) of a rep still in progress at the end
         while True:
             j = int(np.searchsorted(cand, k))
             if j >= len(cand):
@@ -295,33 +299,74 @@ class RepDetector:
             below = np.flatnonzero(window <= b + self.start_level_deg)
             start = lo + (int(below[-1]) if len(below) else 0)
             peak0 = float(np.max(s[start : c + 1]))
-            # a rep ends (or is abandoned) within max_rep_s of its start: look no further
+            # a rep ends (or is abandoned) within max_rep_s of its start: look no further, and look in
+            # growing chunks (most reps end within seconds; max_rep_s is a minute)
             stop = min(total, int(np.searchsorted(t, t[start] + self.max_rep_s, side="right")) + 1)
-            seg = s[c + 1 : stop]
-            runmax = np.maximum(np.maximum.accumulate(seg), peak0) if len(seg) else seg
-            end_hit = np.flatnonzero(seg <= b + np.maximum(self.end_level_deg, self.end_fraction * (runmax - b)))
-            late = np.flatnonzero(t[c + 1 : stop] - t[start] > self.max_rep_s)
-            if len(late) and (not len(end_hit) or late[0] <= end_hit[0]):
-                k = reset_at = c + 1 + int(late[0]) + 1  # abandoned (longer than max_rep_s)
+            end = late = -1
+            a_, chunk, runmax0 = c + 1, 1024, peak0
+            while a_ < stop:
+                b_ = min(stop, a_ + chunk)
+                seg = s[a_:b_]
+                runmax = np.maximum.accumulate(seg)
+                np.maximum(runmax, runmax0, out=runmax)
+                hit = seg <= b + np.maximum(self.end_level_deg, self.end_fraction * (runmax - b))
+                over = t[a_:b_] - t[start] > self.max_rep_s
+                i_hit = int(np.argmax(hit)) if hit.any() else -1
+                i_over = int(np.argmax(over)) if over.any() else -1
+                if i_over >= 0 and (i_hit < 0 or i_over <= i_hit):
+                    late = a_ + i_over
+                    break
+                if i_hit >= 0:
+                    end = a_ + i_hit
+                    break
+                runmax0 = float(runmax[-1])
+                a_, chunk = b_, 2 * chunk
+            if late >= 0:
+                k = reset_at = late + 1  # abandoned (longer than max_rep_s)
                 continue
-            if not len(end_hit):
-                break  # a rep still in progress when the recording ends is not counted
-            end = c + 1 + int(end_hit[0])
+            if end < 0:
+                active = (start, b)  # still in progress when the data ends: not counted (yet)
+                break
             rep = self._finish_arrays(t[start : end + 1], s[start : end + 1], hip[start : end + 1], tilt[start : end + 1], b, float(t[end]))
             if rep is not None:
                 self.reps_.append(rep)
             k = reset_at = end + 1
-        if total:
-            self.signal_deg = float(s[-1])
+        self._resume_state(t, s, hip, tilt, zf_hip, zf_tilt, reset_at, active)
         return self
 
+    def _resume_state(
+        self, t: np.ndarray, s: np.ndarray, hip: np.ndarray, tilt: np.ndarray, zf_hip: np.ndarray,
+        zf_tilt: np.ndarray, reset_at: int, active: tuple[int, float] | None,
+    ) -> None:
+        """Set the streaming state to what ``update`` fed the same samples would hold now."""
+        for f, zf in ((self._f_hip, zf_hip), (self._f_tilt, zf_tilt)):
+            f.primed, f.z1, f.z2 = True, float(zf[0, 0]), float(zf[0, 1])
+        total = len(s)
+        self.signal_deg = float(s[-1])
+        rows = lambda a, b: list(zip(t[a:b].tolist(), s[a:b].tolist(), hip[a:b].tolist(), tilt[a:b].tolist()))  # noqa: E731
+        if active is not None:
+            start, b = active
+            self.state = "active"
+            self._baseline = b
+            self._rep = rows(start, total)
+            self._peak = float(np.max(s[start:total]))
+            self.baseline_deg = b
+            return
+        # idle since reset_at: the baseline window holds the last samples since then
+        lo = max(reset_at, total - int(self._hist.maxlen or 1))
+        if lo < total:
+            self._hist.extend(rows(lo, total))
+            self._sorted = sorted(s[lo:total].tolist())
+            self.baseline_deg = self._sorted[len(self._sorted) // 2]
 
-def _sosfilt_primed(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The causal filter over a whole series, started at steady state (as :class:`Biquad`)."""
+
+def _sosfilt_primed(sos: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The causal filter over a whole series, started at steady state (as :class:`Biquad`);
+    returns the output and the final state (the Biquad's z1, z2 — same transposed direct form II)."""
     if len(x) == 0:
-        return x.copy()
-    y, _ = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])
-    return y
+        return x.copy(), np.zeros((1, 2))
+    y, zf = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])
+    return y, zf
 
 
 def label_partials(peaks_deg: list[float], typical_deg: float, fraction: float = 0.6) -> list[bool]:

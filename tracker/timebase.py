@@ -58,26 +58,38 @@ def native_grid(
         ts_ = t[a:b]
         d = np.diff(ts_)
         k_ins = np.where(d > gap_factor * dt, np.maximum(np.rint(d / dt).astype(int) - 1, 0), 0)
+        acc_s, gyr_s = acc_m_s2[a:b], gyr_rad_s[a:b]
+        if not k_ins.any():  # no short gap to bridge: the samples as they are (the common case)
+            ts.append(ts_.astype(float, copy=True))
+            accs.append(np.array(acc_s, dtype=float))
+            gyrs.append(np.array(gyr_s, dtype=float))
+            valids.append(np.ones(b - a, dtype=bool))
+            segs.append(np.full(b - a, k))
+            continue
         reps = np.r_[k_ins + 1, 1]
         src = np.repeat(np.arange(b - a), reps)
         j = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
-        u = j / np.repeat(np.r_[k_ins + 1, 1], reps)
-        nxt = np.minimum(src + 1, b - a - 1)
-        tg = ts_[src] + u * (ts_[nxt] - ts_[src])
-        vals = np.hstack([acc_m_s2[a:b], gyr_rad_s[a:b]])
-        both = vals[src] + u[:, None] * (vals[nxt] - vals[src])
-        accs.append(both[:, :3])
-        gyrs.append(both[:, 3:])
+        real = j == 0
+        # real samples copied, only the inserted ones interpolated from their raw neighbours
+        ins = np.flatnonzero(~real)
+        s_ins = src[ins]
+        u = (j[ins] / (k_ins[s_ins] + 1))
+        tg = ts_[src]
+        tg[ins] += u * (ts_[s_ins + 1] - ts_[s_ins])
+        acc_g = np.asarray(acc_s, dtype=float)[src]
+        gyr_g = np.asarray(gyr_s, dtype=float)[src]
+        acc_g[ins] += u[:, None] * (acc_s[s_ins + 1] - acc_s[s_ins])
+        gyr_g[ins] += u[:, None] * (gyr_s[s_ins + 1] - gyr_s[s_ins])
+        accs.append(acc_g)
+        gyrs.append(gyr_g)
         ts.append(tg)
-        valids.append(j == 0)
+        valids.append(real)
         segs.append(np.full(len(tg), k))
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
     return SensorGrid(
-        t_s=np.concatenate(ts),
-        acc_m_s2=np.concatenate(accs),
-        gyr_rad_s=np.concatenate(gyrs),
-        valid=np.concatenate(valids),
-        segment=np.concatenate(segs),
-        dt_s=dt,
+        t_s=cat(ts), acc_m_s2=cat(accs), gyr_rad_s=cat(gyrs), valid=cat(valids), segment=cat(segs), dt_s=dt,
     )
 
 
@@ -88,6 +100,78 @@ def common_grid(t_starts: list[float], t_ends: list[float], rate_hz: float) -> n
         raise ValueError("the sensors' recordings do not overlap in time")
     n = int(np.floor((t1 - t0) * rate_hz)) + 1
     return t0 + np.arange(n) / rate_hz
+
+
+def _segment_spans(segment: np.ndarray) -> list[tuple[int, int]]:
+    """[a, b) index spans of the contiguous segments (segments are contiguous by construction)."""
+    edges = np.flatnonzero(np.diff(segment) != 0) + 1
+    bounds = np.concatenate([[0], edges, [len(segment)]])
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def resample_sensor(
+    t_src: np.ndarray,
+    quat_wxyz: np.ndarray,
+    signals: np.ndarray,
+    valid_src: np.ndarray,
+    segment_src: np.ndarray,
+    t_dst: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Orientation (nlerp) and (N, k) signals (linear) onto ``t_dst`` with one search per segment.
+
+    Returns (quat_wxyz, signals, valid, segment); never interpolates orientation across a long gap
+    (grid instants outside every segment get the identity, valid False, segment −1). Works on
+    channel-major (k, N) arrays (contiguous gathers, in-place arithmetic: this runs on every sample
+    of a session); the returned (N, k) arrays are transposed views of them.
+    """
+    nd = len(t_dst)
+    k_sig = signals.shape[1]
+    chans = np.empty((4 + k_sig, len(t_src)))
+    chans[:4] = quat_wxyz.T
+    chans[4:] = signals.T
+    spans = [(a, b) for a, b in _segment_spans(segment_src) if b - a >= 2]
+    out: np.ndarray | None = None
+    valid = np.zeros(nd, dtype=bool)
+    seg_out = np.full(nd, -1)
+    for a, b in spans:
+        ts = t_src[a:b]
+        lo, hi = int(np.searchsorted(t_dst, ts[0], side="left")), int(np.searchsorted(t_dst, ts[-1], side="right"))
+        if hi <= lo:
+            continue
+        td = t_dst[lo:hi]
+        j = np.searchsorted(ts, td, side="right")
+        np.clip(j, 1, len(ts) - 1, out=j)
+        jm = j - 1
+        t0 = ts.take(jm)
+        u = (td - t0) / (ts.take(j) - t0)
+        c = chans[:, a:b]
+        x0, x1 = c.take(jm, axis=1), c.take(j, axis=1)
+        flip = np.einsum("in,in->n", x0[:4], x1[:4]) < 0  # same hemisphere before interpolating
+        if flip.any():
+            x1[:4, flip] *= -1.0
+        x1 -= x0
+        x1 *= u
+        x0 += x1
+        # normalised linear interpolation: identical to slerp within 1e-5 rad for the ≤ 0.05 rad
+        # rotations between neighbouring samples, and ~20× faster
+        x0[:4] /= np.sqrt(np.einsum("in,in->n", x0[:4], x0[:4]))
+        if out is None and lo == 0 and hi == nd:
+            out = x0  # one segment covering the whole grid (the common case): no further copy
+        else:
+            if out is None:
+                out = np.zeros((4 + k_sig, nd))
+                out[0] = 1.0
+            out[:, lo:hi] = x0
+        vs = valid_src[a:b]
+        valid[lo:hi] = vs.take(j) & vs.take(jm)
+        seg_out[lo:hi] = segment_src[a]
+    if out is None:
+        out = np.zeros((4 + k_sig, nd))
+        out[0] = 1.0
+    gap = np.flatnonzero(seg_out < 0)
+    if len(gap):  # inside long gaps (invalid anyway): bridge the signals linearly, as before the split
+        out[4:, gap] = interp_rows(t_src, signals, t_dst[gap]).T
+    return out[:4].T, out[4:].T, valid, seg_out
 
 
 def resample_quat(

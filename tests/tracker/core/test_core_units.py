@@ -188,3 +188,58 @@ def test_rotate_vec_matches_matrices() -> None:
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     v = np.array([0.3, -0.2, 0.9])
     np.testing.assert_allclose(rotate_vec(q, v), quat_to_matrix(q) @ v, atol=1e-12)
+
+
+def _held_reps_signal() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fs = 100.0
+    t = np.arange(0, 60, 1 / fs)
+    hip = np.zeros_like(t)
+    for t0, p, h in zip([3, 14, 30, 44], [80, 70, 82, 76], [1, 5, 0.5, 2]):
+        hip += p * _bump(t, t0, 3.0, h, 3.0) * ((t >= t0) & (t < t0 + 6 + h + 0.01))
+    hip += np.random.default_rng(7).normal(0, 0.3, len(t))
+    return t, hip, -0.1 * hip + np.random.default_rng(8).normal(0, 0.2, len(t))
+
+
+@pytest.mark.parametrize("split_s", [2.0, 5.0, 10.3, 13.0, 16.0, 33.0, 59.0])
+def test_detect_leaves_the_state_update_would_have(split_s: float) -> None:
+    """Live replay: ``detect`` over a buffer, then ``update`` sample by sample == ``update`` throughout
+    (split while idle, mid-rise, at a hold and just after a rep)."""
+    t, hip, tilt = _held_reps_signal()
+    ref = RepDetector("knee_raise", rate_hz=100.0)
+    ref_reps = [r for a, b, c in zip(t, hip, tilt) if (r := ref.update(a, b, c)) is not None]
+    k = int(split_s * 100)
+    det = RepDetector("knee_raise", rate_hz=100.0).detect(t[:k], hip[:k], tilt[:k], np.ones(k, bool))
+    assert det.state == ("active" if any(r.start_s <= t[k - 1] < r.end_s for r in ref_reps) else "idle")
+    reps = list(det.reps_) + [r for a, b, c in zip(t[k:], hip[k:], tilt[k:]) if (r := det.update(a, b, c)) is not None]
+    assert len(ref_reps) == len(reps) == 4
+    for a, b in zip(ref_reps, reps):
+        assert (a.start_s, a.peak_s, a.end_s) == (b.start_s, b.peak_s, b.end_s)
+        assert a.peak_hip_deg == pytest.approx(b.peak_hip_deg, abs=1e-9)
+        assert a.compensation.compensation_deg == pytest.approx(b.compensation.compensation_deg, abs=1e-9)
+    assert det.signal_deg == pytest.approx(ref.signal_deg, abs=1e-9)
+
+
+def test_streaming_angles_step_batch_equals_step() -> None:
+    from scipy.spatial.transform import Rotation
+
+    from tracker.joint_angles import StreamingHipAngles
+
+    rng = np.random.default_rng(3)
+    n = 1500
+    t = np.arange(n) / 100.0
+    flex = np.radians(60.0) * np.clip(np.sin(2 * np.pi * t / 6.0), 0, None)  # reps with rests between
+    pelvis = Rotation.from_euler("zyx", np.column_stack([0.1 * np.sin(t), 0.2 * np.sin(0.7 * t), 0.05 * np.cos(t)]))
+    thigh = pelvis * Rotation.from_euler("z", flex[:, None]) * Rotation.from_rotvec([0.02, 0.3, -0.1])
+    qt, qp = np.roll(thigh.as_quat(), 1, axis=1), np.roll(pelvis.as_quat(), 1, axis=1)  # → w x y z
+    gp = rng.normal(0, 0.2, (n, 3))
+    frame_t = anatomical_frame(np.array([1.0, 0.05, 0.0]), np.array([0.0, 0.1, 1.0]))
+    frame_p = anatomical_frame(np.array([1.0, 0.0, 0.1]), np.array([0.0, -1.0, 0.05]))
+    a, b = (StreamingHipAngles(frame_t, frame_p, 100.0) for _ in range(2))
+    for s in (a, b):
+        s.prime(qt[:200], qp[:200])
+    one = np.array([a.step(qt[k], qp[k], gp[k]) for k in range(200, n)])
+    hip, tilt = b.step_batch(qt[200:], qp[200:], gp[200:])
+    np.testing.assert_allclose(hip, one[:, 0], atol=1e-9)
+    np.testing.assert_allclose(tilt, one[:, 1], atol=1e-9)
+    assert (a.delta_rad, a.heading_ref) == pytest.approx((b.delta_rad, b.heading_ref), abs=1e-12)
+    assert np.ptp(hip) > 40  # the data did move the hip
