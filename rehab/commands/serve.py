@@ -1,9 +1,122 @@
-"""`rehab` commands: serve (not implemented yet)."""
+"""`rehab serve`: the ingestion service for the dashboard — sensors, sets and live state over a
+loopback HTTP API (docs/ingestion.md)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Optional
+
 import typer
+from rich.console import Console
+
+from rehab.commands.errors import fail
+
+console = Console(stderr=True)
+
+#: Default API port; the dashboard reads $REHAB_INGEST_URL or uses http://127.0.0.1:DEFAULT_PORT.
+DEFAULT_PORT = 8377
+
+
+async def _serve(
+    *, host: str, port: int, transport: str | None, data_dir: Path | None, database_url: str | None,
+    store_enabled: bool, ready_file: Path | None,
+) -> None:  # fmt: skip
+    from sensors.ingest.api import ApiServer
+    from sensors.ingest.assignment import AssignmentStore
+    from sensors.ingest.datadir import data_dir as resolve_data_dir
+    from sensors.ingest.datadir import recordings_dir
+    from sensors.ingest.service import IngestService
+
+    store = None
+    if store_enabled:
+        from store import Store
+
+        store = Store(database_url, data_dir=data_dir)
+    root = resolve_data_dir(data_dir)
+    service = IngestService(
+        transport=transport,
+        data_root=recordings_dir(data_dir),
+        store=store,
+        assignments=AssignmentStore(root / ("sensors-virtual.json" if transport else "sensors.json")),
+    )
+    for r in await service.recover():
+        console.print(f"[yellow]recovered unfinished recording[/] {r.uid}: {r.status} (session {r.session_id})")
+    api = ApiServer(service, host, port)
+    await api.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    info = {"event": "ready", "url": api.url, "pid": __import__("os").getpid()}
+    if ready_file is not None:
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(ready_file)
+    print(json.dumps(info), flush=True)
+    console.print(f"ingestion service on {api.url} (backend: {'virtual' if transport else 'OS Bluetooth'})")
+    try:
+        await stop.wait()
+    finally:
+        await service.close()
+        await api.stop()
+        if store is not None:
+            store.close()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `rehab` app."""
+    """Add `rehab serve` to the app."""
+
+    @app.command("serve")
+    def serve(
+        port: int = typer.Option(DEFAULT_PORT, "--port", help="loopback port (0: any free port, printed)"),
+        host: str = typer.Option("127.0.0.1", "--host", help="loopback address only: 127.0.0.1 or ::1"),
+        transport: Optional[str] = typer.Option(
+            None, "--transport", help="virtual sensors' bumble transport (default: $REHAB_BLE_TRANSPORT, else the OS radio)"
+        ),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="data directory (default: $REHAB_DATA_DIR)"),
+        database_url: Optional[str] = typer.Option(None, "--database-url", help="store URL"),
+        no_store: bool = typer.Option(False, "--no-store", help="analyse sets but do not save them"),
+        ready_file: Optional[Path] = typer.Option(None, "--ready-file", help="write {url, pid} here when serving"),
+        virtual_sensors: bool = typer.Option(
+            False, "--virtual-sensors", help="start virtual thigh + pelvis sensors (a simulated drill) for this service"
+        ),
+        virtual_exercise: str = typer.Option("knee_raise", "--virtual-exercise", help="--virtual-sensors: the drill they play"),
+        virtual_side: str = typer.Option("right", "--virtual-side", help="--virtual-sensors: the exercised leg"),
+        virtual_reps: int = typer.Option(10, "--virtual-reps", help="--virtual-sensors: reps in the simulated set"),
+        seed: int = typer.Option(0, "--seed", help="--virtual-sensors: simulator seed"),
+    ) -> None:
+        """Run the ingestion service: GET /state, POST /sets, POST /sets/current/stop, GET /health."""
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            fail(f"--host {host!r}: the ingestion API serves loopback only (127.0.0.1 or ::1)")
+        from sensors.ble import transport_from_env
+
+        proc = None
+        if virtual_sensors:
+            if transport:
+                fail("--virtual-sensors starts its own sensors; do not also pass --transport")
+            from sensors.ingest.virtual_proc import start_virtual_sensors
+
+            try:
+                # each set reconnects and the virtual sensors play the drill from its quiet stand again
+                proc, transport = start_virtual_sensors(
+                    exercise=virtual_exercise, side=virtual_side, reps=virtual_reps, seed=seed
+                )
+            except (OSError, RuntimeError) as exc:
+                fail(f"could not start virtual sensors: {exc}")
+        try:
+            asyncio.run(
+                _serve(
+                    host=host, port=port, transport=transport or transport_from_env(), data_dir=data_dir,
+                    database_url=database_url, store_enabled=not no_store, ready_file=ready_file,
+                )
+            )  # fmt: skip
+        except OSError as exc:
+            fail(f"cannot serve on {host}:{port}: {exc}")
+        finally:
+            if proc is not None:
+                from sensors.ingest.virtual_proc import stop_virtual_sensors
+
+                stop_virtual_sensors(proc)
