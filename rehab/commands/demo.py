@@ -1,9 +1,168 @@
-"""`rehab` commands: demo (not implemented yet)."""
+"""`rehab demo` — what `make run` does: demo clinic, one live set through virtual BLE sensors, dashboard.
+
+1. seeds the demo clinic (one therapist, two patients, weeks of simulated history) — once;
+2. records one live set: virtual thigh + pelvis sensors in their own process, reached over
+   HCI-over-TCP through bleak exactly like a radio, with the live panel (`rehab record --virtual`);
+3. starts the ingestion service (for the dashboard's live page) and serves the dashboard,
+   printing the demo logins.
+Running it again adds nothing new except the live set, which replaces the previous demo set.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rehab.commands.errors import fail
+
+console = Console()
+
+DEFAULT_DATA_DIR = Path(".rehab-data")
+LIVE_PATIENT = "alex.demo"
+
+
+def _rehab_exe() -> list[str]:
+    exe = Path(sys.executable).with_name("rehab")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "rehab"]
+
+
+def _seed(data_dir: Path, weeks: int) -> tuple[object, object]:
+    from rehab.demo import seed_demo_clinic
+    from store import Store
+
+    store = Store(data_dir=data_dir)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("demo clinic: simulating patients' history", total=None)
+
+        def report(message: str, done: int, total: int) -> None:
+            progress.update(task, description=message, completed=done, total=total)
+
+        result = seed_demo_clinic(store, weeks=weeks, progress=report)
+    if result.sessions_added:
+        console.print(f"demo clinic created: {result.sessions_added} simulated sessions stored")
+    else:
+        console.print("demo clinic already there: nothing added")
+    return store, result
+
+
+def _record_live_set(store: object, data_dir: Path, reps: int) -> None:
+    """One set through the virtual BLE path, replacing the previous demo live set."""
+    patient = store.get_user_by_username(LIVE_PATIENT)  # type: ignore[attr-defined]
+    before = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}  # type: ignore[attr-defined]
+    console.rule("live set: virtual BLE sensors → bleak → live tracker → store")
+    cmd = [
+        *_rehab_exe(), "record", "--exercise", "knee_raise", "--side", "right", "--patient", str(patient.id),
+        "--reps", str(reps), "--virtual", "--seed", str(int(time.time()) % 1000), "--data-dir", str(data_dir),
+    ]
+    done = subprocess.run(cmd, check=False)
+    if done.returncode != 0:
+        console.print(f"[yellow]the live set did not complete (exit {done.returncode}); the dashboard still starts[/]")
+        return
+    after = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}  # type: ignore[attr-defined]
+    if after - before:
+        for old in before:
+            store.delete_session(old)  # type: ignore[attr-defined]
+
+
+def _start_ingest_service(data_dir: Path) -> tuple[subprocess.Popen[bytes] | None, str | None]:
+    """The ingestion service the patient's live page talks to (virtual sensors)."""
+    ready = data_dir / "ingest-ready.json"
+    ready.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [*_rehab_exe(), "serve", "--port", "0", "--virtual-sensors", "--data-dir", str(data_dir),
+         "--ready-file", str(ready)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready.exists():
+            return proc, json.loads(ready.read_text())["url"]
+        time.sleep(0.2)
+    proc.terminate()
+    console.print("[yellow]the ingestion service did not start; the live page will say so[/]")
+    return None, None
+
+
+def _print_logins(result: object, url: str) -> None:
+    table = Table("role", "username", "password", title=f"Dashboard: {url}")
+    for role, name, password in result.logins.rows():  # type: ignore[attr-defined]
+        table.add_row(role, name, password)
+    console.print(table)
+    console.print("Passwords were generated for this machine and are kept in the data directory "
+                  "(demo-logins.json, owner-only). Stop with Ctrl-C.")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `rehab` app."""
+    @app.command("demo")
+    def demo(
+        data_dir: Path = typer.Option(
+            Path(os.environ.get("REHAB_DATA_DIR", DEFAULT_DATA_DIR)), "--data-dir", help="where the demo store lives"
+        ),
+        port: int = typer.Option(8501, "--port", help="dashboard port on 127.0.0.1"),
+        weeks: int = typer.Option(3, "--weeks", min=1, max=12, help="weeks of simulated history"),
+        reps: int = typer.Option(6, "--reps", min=1, max=30, help="reps in the live set"),
+        live: bool = typer.Option(True, "--live/--no-live", help="record the live set through virtual BLE"),
+        serve: bool = typer.Option(True, "--serve/--no-serve", help="serve the dashboard afterwards"),
+        check: bool = typer.Option(
+            False, "--check", help="serve, prove the dashboard answers and the demo data is there, then exit"
+        ),
+    ) -> None:
+        """Set up the demo clinic, record a live set through virtual sensors, serve the dashboard."""
+        os.environ["REHAB_DATA_DIR"] = str(data_dir.resolve())
+        store, result = _seed(data_dir, weeks)
+        if live:
+            _record_live_set(store, data_dir, reps)
+        if not serve:
+            return
+        from dashboard.launch import start
+
+        ingest, ingest_url = _start_ingest_service(data_dir)
+        try:
+            try:
+                dashboard = start(port=port, data_dir=data_dir, service_url=ingest_url)
+            except Exception as exc:  # noqa: BLE001 - reported to the user with its reason
+                fail(f"the dashboard did not start on port {port}: {exc}")
+            url = f"http://localhost:{port}"
+            try:
+                if check:
+                    _check(store, url)
+                    return
+                _print_logins(result, url)
+                dashboard.wait()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                dashboard.terminate()
+                dashboard.wait(timeout=10)
+        finally:
+            if ingest is not None:
+                ingest.terminate()
+                ingest.wait(timeout=10)
+
+
+def _check(store: object, url: str) -> None:
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as resp:
+        health = resp.read().decode().strip()
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        page = resp.read().decode()
+    patients = store.list_patients()  # type: ignore[attr-defined]
+    sessions = sum(len(store.list_sessions(p.id)) for p in patients)  # type: ignore[attr-defined]
+    ok = health == "ok" and "<div id=\"root\">" in page and len(patients) >= 2 and sessions > 0
+    console.print(json.dumps({"health": health, "page_bytes": len(page), "patients": len(patients),
+                              "sessions": sessions, "ok": ok}))
+    if not ok:
+        fail("demo check failed: the dashboard or the demo data is missing")
