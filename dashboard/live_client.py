@@ -27,9 +27,8 @@ DEFAULT_TIMEOUT_S = 1.0
 PHASES = ("idle", "connecting", "calibrating", "recording", "analysing", "done", "failed")
 #: The service's set states (docs/ingestion.md) that the page shows as another phase.
 _PHASE_OF_STATE = {"finishing": "analysing"}
-#: Calibration-state keys that say calibration is over, and the values that mean so.
-_CALIBRATED_KEYS = ("done", "calibrated", "ready", "complete")
-_CALIBRATED_VALUES = ("done", "calibrated", "ready", "complete", "good", "fair", "poor")
+#: ``live.calibration.state`` once the live tracker has calibrated (tracker.live.LiveTracker).
+_CALIBRATED_STATE = "ready"
 
 
 class LiveServiceError(Exception):
@@ -176,14 +175,7 @@ class LiveState:
         cal = live.get("calibration") or {}
         state = str(st.get("state") or "idle")
         hip = _num(live.get("hip_flexion_deg"))
-        flags = [bool(cal[k]) for k in _CALIBRATED_KEYS if k in cal]
-        status = cal.get("state", cal.get("status", cal.get("phase")))
-        if flags:
-            calibrated = any(flags)
-        elif status is not None:
-            calibrated = str(status) in _CALIBRATED_VALUES
-        else:  # no calibration report: the live path gives no angle before it has calibrated
-            calibrated = hip is not None
+        calibrated = cal.get("state") == _CALIBRATED_STATE
         phase = _PHASE_OF_STATE.get(state, state)
         if phase == "recording" and not calibrated:
             phase = "calibrating"
@@ -219,7 +211,7 @@ class LiveState:
             sensors=sensors,
             session_id=int(sid) if sid is not None and str(sid).isdigit() else None,
             summary=analysis.get("summary"),
-            error=st.get("error") or result.get("error"),
+            error=st.get("error") or result.get("error") or cal.get("error"),
             t_s=_num(live.get("t_s")),
             uid=None if st.get("uid") is None else str(st.get("uid")),
             raw=snap,

@@ -102,7 +102,7 @@ class ServiceDouble:
         live = {
             "t_s": t_s, "hip_flexion_deg": hip_deg, "pelvic_tilt_deg": -4.0 if hip_deg is not None else None,
             "rep_count": rep_count, "target_reps": s["target_reps"], "last_rep": None,
-            "calibration": {"done": calibrated}, "threshold_deg": 10.0,
+            "calibration": {"state": "ready" if calibrated else "calibrating"}, "threshold_deg": 10.0,
             "alerts": [] if alert_t_s is None else [{"t_s": alert_t_s, "kind": "compensation", "tilt_change_deg": -12.0}],
         }  # fmt: skip
         result = None

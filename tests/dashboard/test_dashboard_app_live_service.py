@@ -112,7 +112,7 @@ def test_live_page_with_the_real_service(clinic: SeededClinic, tmp_path: Path, m
         assert "Stand still" in seen or "Go!" in seen
         sid = at.session_state["live_session_id"]
         rec = clinic.store.get_session(sid)
-        assert rec.patient_id == clinic.patient(1) and rec.exercise == "knee_raise" and rec.source == "simulated"
+        assert rec.patient_id == clinic.patient(1) and rec.exercise == "knee_raise" and rec.source == "recorded"  # through the BLE path, virtual backend
         assert rec.rep_count >= 3  # 4 simulated reps; the offline analysis counts them
         at.slider(key="live_pain").set_value(2)
         at.button(key="live_save_pain").click().run()

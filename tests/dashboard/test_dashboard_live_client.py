@@ -52,10 +52,10 @@ def test_live_state_phases() -> None:
     with ServiceDouble() as svc:
         svc.set_phase("recording", patient="3", exercise="knee_raise", side="left", reps=6)
         assert LiveState.from_json(svc.snapshot).phase == "calibrating"
-        snap = svc.snapshot | {"live": svc.snapshot["live"] | {"calibration": {}, "hip_flexion_deg": 3.0}}
-        assert LiveState.from_json(snap).phase == "recording"  # no report: an angle means calibrated
-        snap["live"]["calibration"] = {"state": "standing"}
-        assert LiveState.from_json(snap).phase == "calibrating"
+        snap = svc.snapshot | {"live": svc.snapshot["live"] | {"calibration": {"state": "ready"}, "hip_flexion_deg": 3.0}}
+        assert LiveState.from_json(snap).phase == "recording"
+        snap["live"]["calibration"] = {"state": "error", "error": "sensors look swapped"}
+        assert LiveState.from_json(snap).phase == "calibrating"  # not calibrated: no live angle shown
         svc.set_phase("recording", calibrated=True, hip_deg=61.5, t_s=10.0, rep_count=2, alert_t_s=9.2)
         s = LiveState.from_json(svc.snapshot)
         assert (s.phase, s.hip_flexion_deg, s.rep_count, s.target_reps) == ("recording", 61.5, 2, 6)
