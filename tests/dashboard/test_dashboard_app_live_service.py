@@ -9,7 +9,6 @@ in real time (~12 s), so this is marked slow.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import threading
 import time
 from pathlib import Path
@@ -24,7 +23,6 @@ from .conftest import SeededClinic, sign_in, texts
 QUICK_SET = dict(
     reps=4, up_s=0.8, hold_s=0.3, down_s=0.8, rest_between_reps_s=0.6, stand_s=2.5, end_stand_s=1.0, packet_loss=0.0
 )
-LIVE_PATH = importlib.util.find_spec("tracker.live") is not None
 
 
 class RealService:
@@ -54,7 +52,7 @@ class RealService:
         self.store = Store(data_dir=self.data_dir)
         self.service = IngestService(
             transport=self.hub.transport, data_root=self.work / "recordings", store=self.store,
-            assignments=AssignmentStore(self.work / "sensors.json"), scan_timeout_s=0.5, live=LIVE_PATH,
+            assignments=AssignmentStore(self.work / "sensors.json"), scan_timeout_s=0.5, live=True,
         )  # fmt: skip
         self.api = ApiServer(self.service)
         await self.api.start()

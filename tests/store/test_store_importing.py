@@ -125,7 +125,6 @@ def test_export_cli_errors_and_success(
 def test_round_trip_simulate_import_export_reimport(
     cli: typer.Typer, store: Store, clinic: dict, tmp_path: Path, db_url: str, data_dir: Path
 ) -> None:
-    pytest.importorskip("tracker.pipeline", reason="processing core (tracker/pipeline.py) not written yet")
     from tracker.simulation import SimulationConfig, simulate
 
     sim = simulate(SimulationConfig(exercise="knee_raise", side="left", reps=6, seed=21))

@@ -4,18 +4,24 @@ notify on/off, errors — against real virtual peripherals, no mocks."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
+from bleak.exc import BleakError
 
 from sensors.ble import TRANSPORT_ENV_VAR, BumbleClient, BumbleScanner, backend_options, parse_transport
 from sensors.codec import ControlCommand, decode_packets, encode_control
+from sensors.ble.central import CONNECT_CANCEL_GRACE_S
 from sensors.errors import SensorConnectionError
 from sensors.specs import get_profile
 from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub, sensor_name
+from sensors.virtual.hci_server import HciTcpServer
 
 CCCD_UUID = "00002902-0000-1000-8000-00805f9b34fb"
+#: Allowed lateness of a connect timeout (event-loop scheduling on a loaded machine).
+TIMEOUT_MARGIN_S = 0.4
 
 
 def test_backend_options_select_os_or_bumble(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,9 +89,64 @@ async def test_cccd_descriptor_and_stop_notify(hub: VirtualSensorHub, ble) -> No
 
 async def test_connect_to_absent_address_times_out(hub: VirtualSensorHub) -> None:
     client = BleakClient("C1:22:33:44:55:66", timeout=0.5, **backend_options(hub.transport).client)
+    t0 = time.monotonic()
     with pytest.raises(TimeoutError, match="C1:22:33:44:55:66"):
-        await client.connect()
+        await asyncio.wait_for(client.connect(), 10)  # a hang fails the match, not the run
+    assert 0.49 <= time.monotonic() - t0 < 0.5 + TIMEOUT_MARGIN_S
     assert not client.is_connected
+    # bleak's per-call form, connect(timeout=...), is honoured too
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"C1:22:33:44:55:66: no connection within 0\.2 s"):
+        await asyncio.wait_for(client.connect(timeout=0.2), 10)
+    assert 0.19 <= time.monotonic() - t0 < 0.2 + TIMEOUT_MARGIN_S
+
+
+@pytest.mark.parametrize("reports_cancel", [True, False], ids=["virtual-controller", "stock-bumble-controller"])
+async def test_connect_to_absent_address_over_tcp_is_bounded(hub: VirtualSensorHub, ble, reports_cancel: bool) -> None:
+    """A remote controller that never reports the cancelled attempt (bumble's stock one) still
+    yields a TimeoutError naming the address, within timeout + CONNECT_CANCEL_GRACE_S."""
+    server = HciTcpServer(hub.link, report_cancelled_connect=reports_cancel)
+    await server.start()
+    try:
+        transport = server.transport_spec
+        opts = backend_options(transport)
+        bound_s = 0.5 + (0.0 if reports_cancel else CONNECT_CANCEL_GRACE_S) + TIMEOUT_MARGIN_S
+        client = BleakClient("C1:22:33:44:55:66", timeout=0.5, **opts.client)
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError, match="C1:22:33:44:55:66: no connection within 0.5 s over 'tcp-client:"):
+            await asyncio.wait_for(client.connect(), 10)
+        assert 0.49 <= time.monotonic() - t0 < bound_s
+        assert not client.is_connected
+        # the transport was released, so a present sensor connects over it afterwards
+        link = await ble.connect(transport, next(iter(hub.sensors)), subscribe=False)
+        assert link.client.is_connected
+        if not reports_cancel:
+            # While that connection keeps the central (and its controller) open, an attempt the
+            # stock controller never cancelled stays pending there: later connects get a clear
+            # error, not a hang, and when its sensor does show up the late connection is dropped.
+            late = hub.add_sensor(VirtualSensorConfig(name="RehabIMU-late-0001"), MotionSource.synthetic("l", seed=4))
+            late_address = late.address.to_string(False)
+            ghost = BleakClient(late_address, timeout=0.5, **opts.client)
+            with pytest.raises(TimeoutError, match="may still be pending"):
+                await asyncio.wait_for(ghost.connect(), 10)
+            pelvis = hub.sensors[list(hub.sensors)[1]]
+            other = BleakClient(pelvis.address.to_string(False), timeout=0.5, **opts.client)
+            with pytest.raises(BleakError, match=f"earlier attempt to {late_address}.* never reported cancelled"):
+                await asyncio.wait_for(other.connect(), 10)
+            seen: list[object] = []
+            late.device.on("connection", seen.append)
+            await late.power_on()  # the stale attempt completes ... and the central drops it
+            for _ in range(100):
+                if seen and not late.device.connections:
+                    break
+                await asyncio.sleep(0.02)
+            assert len(seen) == 1 and not late.device.connections
+            await asyncio.wait_for(other.connect(), 10)  # the controller is free again
+            assert other.is_connected
+            await other.disconnect()
+        await link.client.disconnect()
+    finally:
+        await server.close()
 
 
 async def test_unknown_local_link_is_a_connection_error() -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pytest
 
 from sensors.ble import backend_options
@@ -18,30 +16,6 @@ from sensors.virtual import MotionSource, VirtualSensor, VirtualSensorConfig, Vi
 QUICK_SET = dict(
     reps=4, up_s=0.8, hold_s=0.3, down_s=0.8, rest_between_reps_s=0.6, stand_s=2.5, end_stand_s=1.0, packet_loss=0.0
 )
-
-
-class WallClockMotion:
-    """The patient keeps moving while the radio link is down: motion time follows the wall clock
-    across the sensor's stream restarts (the virtual sensor restarts its source at t=0 each time
-    streaming starts, which a real body would not)."""
-
-    def __init__(self, source: MotionSource) -> None:
-        self.source = source
-        self._origin: float | None = None
-        self._offset = 0.0
-
-    def sample(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        now = time.monotonic()
-        t_s = np.asarray(t_s, dtype=float)
-        if self._origin is None:
-            self._origin = now - float(t_s[-1])
-        if t_s[0] == 0.0:  # streaming (re)started: continue from the wall-clock motion time
-            self._offset = (now - self._origin) - float(t_s[-1])
-        return self.source.sample(t_s + self._offset)
-
-    @property
-    def duration_s(self) -> float:
-        return self.source.duration_s
 
 
 @dataclass

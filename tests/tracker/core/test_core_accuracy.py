@@ -13,7 +13,7 @@ import pytest
 from tracker.evaluation.simulated import SimulationReport, evaluate_against_truth
 from tracker.pipeline import analyze_session
 
-simulation = pytest.importorskip("tracker.simulation")
+from tracker import simulation
 
 CASES = [
     (ex, side, seed)

@@ -11,7 +11,7 @@ from tracker.calibration import CalibrationError
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession, SensorStream
 
-simulation = pytest.importorskip("tracker.simulation")
+from tracker import simulation
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from rehab.cli import app
 
-simulation = pytest.importorskip("tracker.simulation")
-rawcsv = pytest.importorskip("tracker.rawcsv")
+from tracker import simulation
+from tracker import rawcsv
 
 REP_KEYS = {
     "index", "start_s", "peak_s", "end_s", "peak_hip_flexion_deg", "hold_s", "partial", "compensation",

@@ -11,7 +11,7 @@ from tracker.live import LiveTracker, feed_session
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession
 
-simulation = pytest.importorskip("tracker.simulation")
+from tracker import simulation
 
 
 @pytest.mark.parametrize(("exercise", "side", "seed"), [("knee_raise", "left", 11), ("deep_squat", "right", 12)])

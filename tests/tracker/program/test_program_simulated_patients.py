@@ -7,7 +7,6 @@ core (tracker.pipeline.analyze_session), which checks the whole chain sensors �
 
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pandas as pd
@@ -17,7 +16,6 @@ from tracker.program import ScreeningRules
 from tracker.results import Calibration, Rep, SessionAnalysis, SessionSummary
 from tracker.simulation import SimulatedSession, SimulationConfig, simulate
 
-HAS_PIPELINE = importlib.util.find_spec("tracker.pipeline") is not None
 
 
 def screening_session(exercise: str, *, amplitude_deg: float, onset_deg: float | None, compensated: bool,
@@ -121,21 +119,13 @@ def test_truth_healthy_patient_gets_strengthening_only(healthy_patient) -> None:
     assert result.recommended_drills == ("knee_raise",)
 
 
-needs_pipeline = pytest.mark.skipif(
-    not HAS_PIPELINE, reason="tracker.pipeline (processing core, issue 4) not in this tree yet"
-)
-
-
 @pytest.fixture(scope="module")
 def analyze():
-    if not HAS_PIPELINE:
-        pytest.skip("tracker.pipeline (processing core, issue 4) not in this tree yet")
-    from tracker.pipeline import analyze_session  # type: ignore[import-not-found]
+    from tracker.pipeline import analyze_session
 
     return lambda sim: analyze_session(sim.raw, sim.config.exercise, sim.config.side)
 
 
-@needs_pipeline
 def test_sensors_to_advice_rounding_from_60_deg(limited_patient, healthy_patient, analyze) -> None:
     """Raw IMU signals → processing core → screening: rounding from 60° recommends shortening."""
     lim = ScreeningRules().evaluate(
@@ -156,7 +146,6 @@ def test_sensors_to_advice_rounding_from_60_deg(limited_patient, healthy_patient
     assert not ok.recommendation("deep_squat").recommended
 
 
-@needs_pipeline
 def test_sensors_to_advice_limited_extension(limited_patient, healthy_patient, analyze) -> None:
     lim = ScreeningRules().evaluate(hip_extension=analyze(limited_patient["hip_extension"]))
     assert lim.hip_extension is not None
