@@ -13,6 +13,10 @@ count (less one notification) arrived, and the 99th-percentile lateness of packe
 notification = 100 notifications/s per sensor, the worst case). CPU% is utime+stime of the
 sensor process during streaming / wall time (100 % = one core); the recorder's is shown too.
 The machine has 2 cores shared with other work, so the figures are indicative.
+
+Last, the connect timeout: how long `BleakClient.connect()` (bumble backend, tcp-client) takes to
+raise for an absent address, against our virtual controller and against one that behaves like
+bumble's stock controller (never reports the cancelled attempt): bound = timeout + 0.5 s grace.
 """
 
 from __future__ import annotations
@@ -135,6 +139,36 @@ async def run_once(n_sensors: int, mtu: int, duration_s: float) -> Figures:
     )
 
 
+async def connect_timeout_figures(timeout_s: float = 1.0, runs: int = 5) -> None:
+    """Time to TimeoutError for an absent address over loopback HCI/TCP, both controller kinds."""
+    from sensors.ble.central import CONNECT_CANCEL_GRACE_S
+    from sensors.virtual import VirtualSensorHub
+    from sensors.virtual.hci_server import HciTcpServer
+
+    print(f"connect to an absent address, timeout {timeout_s:g} s, over tcp-client ({runs} runs each):")
+    async with VirtualSensorHub() as hub:
+        for reports_cancel, label in ((True, "virtual controller (reports the cancel)"), (False, "stock-bumble-like controller")):
+            server = HciTcpServer(hub.link, report_cancelled_connect=reports_cancel)
+            await server.start()
+            times, kinds = [], set()
+            try:
+                for _ in range(runs):
+                    client = BleakClient("C1:22:33:44:55:66", timeout=timeout_s, **backend_options(server.transport_spec).client)
+                    t0 = time.monotonic()
+                    try:
+                        await asyncio.wait_for(client.connect(), timeout_s + 30)
+                    except Exception as exc:  # noqa: BLE001 - the figure is which error, how fast
+                        kinds.add(type(exc).__name__)
+                    times.append(time.monotonic() - t0)
+            finally:
+                await server.close()
+            bound = timeout_s + (0.0 if reports_cancel else CONNECT_CANCEL_GRACE_S)
+            print(
+                f"  {label:<42} median {np.median(times):.3f} s, max {max(times):.3f} s "
+                f"(expected ~{bound:.1f} s), raised {', '.join(sorted(kinds))}"
+            )
+
+
 def _better(a: Figures, b: Figures) -> Figures:
     """Of two runs of one configuration, the one that carried (else the less late one)."""
     if a.carried != b.carried:
@@ -142,7 +176,10 @@ def _better(a: Figures, b: Figures) -> Figures:
     return a if a.p99_late_ms <= b.p99_late_ms else b
 
 
-async def main_async(counts: list[int], mtus: list[int], duration_s: float, repeat: int) -> int:
+async def main_async(counts: list[int], mtus: list[int], duration_s: float, repeat: int, streaming: bool = True) -> int:
+    if not streaming:
+        await connect_timeout_figures()
+        return 0
     print(f"virtual sensors at {RATE_HZ:g} Hz, {duration_s:g} s each, sensors in one child process, recorder over HCI/TCP")
     print(
         f"load average before start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (shared machine: "
@@ -169,6 +206,7 @@ async def main_async(counts: list[int], mtus: list[int], duration_s: float, repe
         n = best.get(mtu, 0)
         verdict = "meets" if n >= GOAL_SENSORS else "misses"
         print(f"MTU {mtu}: largest count carried with 0 loss = {n} sensors ({verdict} the goal of >= {GOAL_SENSORS})")
+    await connect_timeout_figures()
     return 0
 
 
@@ -178,10 +216,11 @@ def main() -> int:
     ap.add_argument("--mtus", default="247,23")
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--repeat", type=int, default=2, help="runs per configuration at most (retry on failure)")
+    ap.add_argument("--timeouts-only", action="store_true", help="only the connect-timeout figures")
     a = ap.parse_args()
     counts = [int(x) for x in a.counts.split(",")]
     mtus = [int(x) for x in a.mtus.split(",")]
-    return asyncio.run(main_async(counts, mtus, a.duration, max(1, a.repeat)))
+    return asyncio.run(main_async(counts, mtus, a.duration, max(1, a.repeat), streaming=not a.timeouts_only))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ import os
 import random
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
+from bumble import hci
 from bumble.device import Advertisement, Connection, Device
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink, Transport
@@ -32,6 +33,11 @@ from sensors.ble.transport import (
 
 logger = logging.getLogger(__name__)
 
+#: How long, past the connect timeout, the host waits for the controller to report the cancelled
+#: connection attempt (LE Connection Complete after LE Create Connection Cancel). A conforming
+#: controller answers within a round trip; bumble's stock virtual controller never does.
+CONNECT_CANCEL_GRACE_S: Final = 0.5
+
 #: Advertisement listeners get every report; they filter themselves.
 AdvertisementListener = Callable[[Advertisement], None]
 
@@ -40,6 +46,9 @@ AdvertisementListener = Callable[[Advertisement], None]
 _CENTRALS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, "BumbleCentral"]] = weakref.WeakKeyDictionary()
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 _counter = itertools.count(1)
+_stray_tasks: set[asyncio.Task[None]] = set()
+#: Bound on an orderly disconnect (the controller's Disconnection Complete).
+DISCONNECT_TIMEOUT_S: Final = 2.0
 
 
 class BumbleCentral:
@@ -55,6 +64,10 @@ class BumbleCentral:
         self._listeners: dict[object, AdvertisementListener] = {}
         self._connect_lock = asyncio.Lock()
         self._scan_lock = asyncio.Lock()
+        self._connecting: Any = None  # the address a connect() is waiting for
+        #: Address of a connection attempt the controller never reported cancelled (it may still
+        #: be pending there, and may connect later); None when every attempt ended cleanly.
+        self.uncancelled_attempt: Any = None
 
     async def open(self) -> None:
         index = next(_counter)
@@ -76,6 +89,7 @@ class BumbleCentral:
             host = VirtualHost(self._transport.source, self._transport.sink)
         device = Device(name=f"rehab-central-{index}", address=address, host=host)
         device.on("advertisement", self._on_advertisement)
+        device.on("connection", self._on_connection)
         try:
             await device.power_on()
         except BaseException:
@@ -125,11 +139,62 @@ class BumbleCentral:
                 await self.device.stop_scanning()
 
     # --- connections ----------------------------------------------------------------------
-    async def connect(self, address: Any, timeout_s: float) -> Connection:
-        """Connect to ADDRESS; connections are made one at a time, as the controller allows."""
+    async def connect(self, address: Any, deadline_s: float) -> Connection:
+        """Connect to ADDRESS, giving up at DEADLINE_S (event-loop time); connections are made
+        one at a time, as the controller allows.
+
+        At the deadline bumble cancels the attempt and waits for the controller to report it;
+        a controller that never reports it (bumble's stock one) leaves that wait hanging, so
+        callers bound the whole call (deadline + `CONNECT_CANCEL_GRACE_S`). An attempt
+        abandoned that way is remembered in `uncancelled_attempt`, and a connection it yields
+        later, which nobody waits for, is dropped at once (`_on_connection`)."""
         assert self.device is not None
+        loop = asyncio.get_running_loop()
         async with self._connect_lock:
-            return await self.device.connect(address, timeout=timeout_s)
+            timeout_s = deadline_s - loop.time()
+            if timeout_s <= 0:
+                raise TimeoutError(f"no time left to connect to {address} over {self.spec.text!r}")
+            self._connecting = address
+            try:
+                connection = await self.device.connect(address, timeout=timeout_s)
+            except asyncio.CancelledError:
+                if loop.time() >= deadline_s:  # cut off while waiting for the cancel's report
+                    self.uncancelled_attempt = address
+                raise
+            finally:
+                self._connecting = None
+                if self.uncancelled_attempt is not None:
+                    # bumble builds a central-role connection only while it knows the own
+                    # address type of the attempt (else it asserts): keep it for the stale one.
+                    self.device.connect_own_address_type = hci.OwnAddressType.RANDOM
+            if self.uncancelled_attempt is not None and connection.peer_address == self.uncancelled_attempt:
+                self.uncancelled_attempt = None
+            return connection
+
+    def _on_connection(self, connection: Connection) -> None:
+        if connection.role != hci.Role.CENTRAL or self._connecting is not None:
+            return
+        # Nobody is connecting: the late outcome of an attempt whose cancel the controller
+        # never reported. A real stack would not hand it to anyone either; drop it.
+        logger.warning(
+            "%s: dropping connection to %s that no connect() waits for (a connection attempt the "
+            "controller never reported cancelled)",
+            self.spec.text,
+            connection.peer_address,
+        )
+        if connection.peer_address == self.uncancelled_attempt:
+            self.uncancelled_attempt = None
+            if self.device is not None:
+                self.device.connect_own_address_type = None
+        task = asyncio.get_running_loop().create_task(self._drop_stray(connection))
+        _stray_tasks.add(task)
+        task.add_done_callback(_stray_tasks.discard)
+
+    async def _drop_stray(self, connection: Connection) -> None:
+        try:
+            await asyncio.wait_for(connection.disconnect(), DISCONNECT_TIMEOUT_S)
+        except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - best effort; say why
+            logger.debug("%s: dropping stray connection failed: %s", self.spec.text, exc)
 
 
 def _registry() -> tuple[asyncio.Lock, dict[str, BumbleCentral]]:

@@ -25,7 +25,13 @@ from bumble.core import BaseBumbleError
 from bumble.device import Connection, Peer
 
 from sensors.ble._mapping import service_collection
-from sensors.ble.central import BumbleCentral, acquire_central, release_central
+from sensors.ble.central import (
+    CONNECT_CANCEL_GRACE_S,
+    DISCONNECT_TIMEOUT_S,
+    BumbleCentral,
+    acquire_central,
+    release_central,
+)
 from sensors.ble.transport import transport_from_env
 
 logger = logging.getLogger(__name__)
@@ -91,33 +97,63 @@ class BumbleClient(BaseBleakClient):
 
     # --- connection -----------------------------------------------------------------------
     async def connect(self, pair: bool, **kwargs: Any) -> None:
+        """Connect and discover services within bleak's ``timeout`` (the constructor's, or a
+        ``timeout=`` passed to ``connect``), as bleak's BlueZ backend bounds both.
+
+        Raises TimeoutError naming the address when no connection is made in time — within
+        ``timeout`` + `CONNECT_CANCEL_GRACE_S` even when the controller never reports the
+        cancelled attempt (bumble's stock controller) — and BleakError for other failures."""
         if self._connection is not None:
             return
-        self._central = await acquire_central(self._transport)
+        timeout_s = float(kwargs.get("timeout", self._timeout))
+        loop = asyncio.get_running_loop()
+        deadline_s = loop.time() + timeout_s
         try:
-            try:
-                connection = await self._central.connect(self._peer_address, timeout_s=self._timeout)
-            except (asyncio.TimeoutError, TimeoutError, bumble_core.TimeoutError) as exc:
-                raise TimeoutError(
-                    f"{self.address}: no connection within {self._timeout:.1f} s over {self._transport!r}"
-                ) from exc
-            except (BaseBumbleError, hci.HCI_Error) as exc:
-                raise BleakError(f"{self.address}: connect over {self._transport!r} failed: {exc}") from exc
-            self._connection = connection
-            connection.on("disconnection", self._on_disconnection)
-            peer = Peer(connection)
-            self._peer = peer
-            if self._requested_mtu > connection.att_mtu:
-                await peer.request_mtu(self._requested_mtu)
-            await peer.discover_services()
-            for service in peer.services:
-                await service.discover_characteristics()
-                for characteristic in service.characteristics:
-                    await characteristic.discover_descriptors()
-            self.services = service_collection(list(peer.services), lambda: self.mtu_size - 3)
-        except BaseException:
+            async with asyncio.timeout_at(deadline_s + CONNECT_CANCEL_GRACE_S):
+                await self._connect(deadline_s)
+        except BaseException as exc:
+            central = self._central
+            uncancelled = central.uncancelled_attempt if central is not None else None
             await self._teardown(disconnect=True)
+            where = f"{self.address}: over {self._transport!r}"
+            if isinstance(exc, (TimeoutError, bumble_core.TimeoutError)):
+                hint = ""
+                if uncancelled is not None:
+                    hint = (
+                        f"; the controller did not report the cancelled attempt within "
+                        f"{CONNECT_CANCEL_GRACE_S:.1f} s (bumble's stock controller never does), "
+                        f"so it may still be pending there"
+                    )
+                raise TimeoutError(
+                    f"{self.address}: no connection within {timeout_s:.1f} s over {self._transport!r}{hint}"
+                ) from exc
+            if isinstance(exc, hci.HCI_Error) and exc.error_code == hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR:
+                hint = ""
+                if uncancelled is not None:
+                    hint = (
+                        f" (the controller still holds the earlier attempt to {uncancelled} that it "
+                        f"never reported cancelled; reopen the transport to clear it)"
+                    )
+                raise BleakError(f"{where}: the controller refused to connect{hint}: {exc}") from exc
+            if isinstance(exc, (BaseBumbleError, hci.HCI_Error)):
+                raise BleakError(f"{where}: connect failed: {exc}") from exc
             raise
+
+    async def _connect(self, deadline_s: float) -> None:
+        self._central = await acquire_central(self._transport)
+        connection = await self._central.connect(self._peer_address, deadline_s=deadline_s)
+        self._connection = connection
+        connection.on("disconnection", self._on_disconnection)
+        peer = Peer(connection)
+        self._peer = peer
+        if self._requested_mtu > connection.att_mtu:
+            await peer.request_mtu(self._requested_mtu)
+        await peer.discover_services()
+        for service in peer.services:
+            await service.discover_characteristics()
+            for characteristic in service.characteristics:
+                await characteristic.discover_descriptors()
+        self.services = service_collection(list(peer.services), lambda: self.mtu_size - 3)
 
     async def _teardown(self, *, disconnect: bool) -> None:
         connection, self._connection = self._connection, None
@@ -125,8 +161,8 @@ class BumbleClient(BaseBleakClient):
         self._subscriptions.clear()
         if disconnect and connection is not None:
             try:
-                await connection.disconnect()
-            except (BaseBumbleError, hci.HCI_Error) as exc:
+                await asyncio.wait_for(connection.disconnect(), DISCONNECT_TIMEOUT_S)
+            except (BaseBumbleError, hci.HCI_Error, TimeoutError) as exc:
                 logger.debug("%s: disconnect failed: %s", self.address, exc)
         central, self._central = self._central, None
         if central is not None:

@@ -133,10 +133,16 @@ class VirtualController(Controller):
       attempt, so a host whose connect timed out waits forever and the stale request can still
       connect later. Per Vol 4 Part E 7.8.13 the Command Complete is followed by an LE Connection
       Complete event with status Unknown Connection Identifier; this sends it.
+      ``report_cancelled_connect=False`` keeps bumble's stock behaviour (tests of a host facing
+      a stock bumble controller, e.g. bumble's ``controllers`` app, use it).
     - HCI packet hand-over without bumble's eager debug formatting (an f-string that renders
       every packet with colours even when debug logging is off: ~35 % of the CPU of a streaming
       sensor). With DEBUG enabled on ``bumble.controller`` bumble's own methods run unchanged.
     """
+
+    def __init__(self, name: str, *, link: LocalLink | None = None, report_cancelled_connect: bool = True) -> None:
+        super().__init__(name, link=link)
+        self.report_cancelled_connect = report_cancelled_connect
 
     def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
         if _CONTROLLER_LOG.isEnabledFor(logging.DEBUG):
@@ -155,6 +161,8 @@ class VirtualController(Controller):
             asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
 
     def on_hci_le_create_connection_cancel_command(self, command: hci.HCI_Command) -> hci.HCI_StatusReturnParameters:
+        if not self.report_cancelled_connect:
+            return super().on_hci_le_create_connection_cancel_command(command)  # type: ignore[arg-type]
         pending = self.pending_le_connection
         self.pending_le_connection = None
         result = super().on_hci_le_create_connection_cancel_command(command)  # type: ignore[arg-type]

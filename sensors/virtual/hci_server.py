@@ -32,8 +32,10 @@ class _Sink:
 class HciTcpServer:
     """A TCP server with one virtual controller behind it; one host at a time (the newest)."""
 
-    def __init__(self, link: LocalLink, name: str = "hci-tcp") -> None:
-        self.controller = VirtualController(name, link=link)
+    def __init__(self, link: LocalLink, name: str = "hci-tcp", *, report_cancelled_connect: bool = True) -> None:
+        # report_cancelled_connect=False: behave like bumble's stock controller, which never
+        # reports a cancelled connect (tests of the client's connect timeout use it).
+        self.controller = VirtualController(name, link=link, report_cancelled_connect=report_cancelled_connect)
         self._server: asyncio.Server | None = None
         self._active: asyncio.Transport | None = None
         self.port: int | None = None

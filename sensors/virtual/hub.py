@@ -1,6 +1,7 @@
 """`VirtualSensorHub`: several virtual sensors on one shared virtual radio (a bumble LocalLink),
 reachable in-process as transport ``local:NAME`` and, optionally, from another process as HCI over
-TCP (``tcp-client:127.0.0.1:PORT``)."""
+TCP (``tcp-client:127.0.0.1:PORT``). The hub's sensors are worn by one body: they share one
+`BodyClock` for their motion (each keeps its own µs clock)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,24 @@ from bumble.link import LocalLink
 from sensors.ble.transport import register_local_link, unregister_local_link
 from sensors.virtual.hci_server import HciTcpServer
 from sensors.virtual.peripheral import VirtualSensor, VirtualSensorConfig
-from sensors.virtual.source import MotionSource
+from sensors.virtual.source import BodyClock, MotionSource
 
 logger = logging.getLogger(__name__)
 _hub_ids = itertools.count(1)
 
 
 class VirtualSensorHub:
-    """Owns the link, the sensors and the optional HCI TCP server. Use as ``async with``."""
+    """Owns the link, the sensors, their shared body clock and the optional HCI TCP server.
+    Use as ``async with``.
 
-    def __init__(self, link_name: str | None = None) -> None:
+    ``body_clock``: the motion timeline of the body wearing the sensors; by default a new one
+    that starts at the first start command any of the sensors receives (call
+    ``hub.body_clock.start()`` to start the drill earlier, e.g. at hub start)."""
+
+    def __init__(self, link_name: str | None = None, *, body_clock: BodyClock | None = None) -> None:
         self.link_name = link_name or f"hub{next(_hub_ids)}"
         self.link = LocalLink()
+        self.body_clock = body_clock if body_clock is not None else BodyClock()
         self.sensors: dict[str, VirtualSensor] = {}
         self.hci_server: HciTcpServer | None = None
         self._started = False
@@ -45,7 +52,7 @@ class VirtualSensorHub:
     def add_sensor(self, config: VirtualSensorConfig, source: MotionSource) -> VirtualSensor:
         if config.name in self.sensors:
             raise ValueError(f"hub {self.link_name}: a sensor named {config.name!r} already exists")
-        sensor = VirtualSensor(config, source, self.link)
+        sensor = VirtualSensor(config, source, self.link, body_clock=self.body_clock)
         self.sensors[config.name] = sensor
         return sensor
 
@@ -61,10 +68,13 @@ class VirtualSensorHub:
             await sensor.power_on()
         return sensor
 
-    async def serve_hci_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Put one more controller on the link behind an HCI TCP server; returns its client spec."""
+    async def serve_hci_tcp(self, host: str = "127.0.0.1", port: int = 0, *, report_cancelled_connect: bool = True) -> str:
+        """Put one more controller on the link behind an HCI TCP server; returns its client spec.
+        ``report_cancelled_connect=False`` mimics bumble's stock controller (see HciTcpServer)."""
         if self.hci_server is None:
-            self.hci_server = HciTcpServer(self.link, name=f"{self.link_name}-hci")
+            self.hci_server = HciTcpServer(
+                self.link, name=f"{self.link_name}-hci", report_cancelled_connect=report_cancelled_connect
+            )
             await self.hci_server.start(host, port)
         return self.hci_server.transport_spec
 

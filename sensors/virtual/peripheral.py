@@ -5,6 +5,11 @@ and Device Information, obeys the profile's control characteristic exactly as th
 says, and — once started — notifies encoded packets at real-time pace (timer-driven, as many
 samples per notification as the negotiated ATT MTU allows) stamped by its own µs clock with a
 configurable offset and drift. Faults are injected through methods (see `FaultCounters`).
+
+What it measures follows the body, not the radio: the motion source is sampled at `BodyClock`
+time, shared by the hub's sensors and running through disconnects, silences and reboots. Samples
+due while the sensor is not streaming (link down, rebooting) are never sent — firmware without
+buffering — and after a restart the stream picks up the motion where the body is now.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from sensors.ble.transport import VirtualController, VirtualHost, drop_le_connec
 from sensors.errors import ControlError
 from sensors.specs import Profile, get_profile
 from sensors.virtual import _protocol
-from sensors.virtual.source import MotionSource
+from sensors.virtual.source import BodyClock, MotionSource
 
 logger = logging.getLogger(__name__)
 
@@ -108,15 +113,22 @@ class SentPacket:
     data: bytes
     kind: str = "data"  # data | duplicate | malformed
     host_time_s: float = 0.0
+    motion_t0_s: float = math.nan  # body-clock time of sample 0 (what the source was sampled at)
 
 
 class VirtualSensor:
-    """A virtual IMU on LINK. ``await power_on()`` to advertise; a central starts it via control."""
+    """A virtual IMU on LINK. ``await power_on()`` to advertise; a central starts it via control.
 
-    def __init__(self, config: VirtualSensorConfig, source: MotionSource, link: LocalLink) -> None:
+    BODY_CLOCK: the motion timeline it shares with the other sensors on the same body (the
+    hub passes its own); default: a clock of its own, started at its first start command."""
+
+    def __init__(
+        self, config: VirtualSensorConfig, source: MotionSource, link: LocalLink, *, body_clock: BodyClock | None = None
+    ) -> None:
         self.config = config
         self.profile: Profile = get_profile(config.profile)
         self.source = source
+        self.body_clock = body_clock if body_clock is not None else BodyClock()
         self.link = link
         rng = random.Random(config.address_seed if config.address_seed is not None else config.name)
         self.address = random_static_address(rng)
@@ -317,12 +329,15 @@ class VirtualSensor:
 
     async def _stream(self) -> None:
         """Emit sample k at real time start + k / (rate · (1 + drift)); notify a full packet
-        as soon as its last sample exists — a timer per packet, not per sample."""
+        as soon as its last sample exists — a timer per packet, not per sample. Sample k
+        measures the body at that real time (body clock), whenever this stream started."""
         loop = asyncio.get_running_loop()
         rate_hz = float(self.settings.rate_hz)
         real_period_s = 1.0 / (rate_hz * (1.0 + self.config.clock_drift_ppm * 1e-6))
         start_loop_s = loop.time()
         start_mono_s = time.monotonic()
+        # The first stream started on this body starts the drill: its sample 0 is motion time 0.
+        motion0_s = start_mono_s - self.body_clock.start(start_mono_s)
         k = 0
         try:
             while self.streaming:
@@ -331,10 +346,10 @@ class VirtualSensor:
                 delay = due_s - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                t_true_s = (k + np.arange(n)) * real_period_s
-                acc, gyr = self.source.sample(t_true_s)
+                t_motion_s = motion0_s + (k + np.arange(n)) * real_period_s
+                acc, gyr = self.source.sample(t_motion_s)
                 t0_us = self.sensor_clock_us(start_mono_s + k * real_period_s)
-                await self._send_packet(t0_us, acc, gyr)
+                await self._send_packet(t0_us, acc, gyr, float(t_motion_s[0]))
                 k += n
         except asyncio.CancelledError:
             raise
@@ -342,7 +357,7 @@ class VirtualSensor:
             logger.exception("%s: streaming stopped by an error", self.name)
             self.streaming = False
 
-    async def _send_packet(self, t0_us: int, acc: np.ndarray, gyr: np.ndarray) -> None:
+    async def _send_packet(self, t0_us: int, acc: np.ndarray, gyr: np.ndarray, motion_t0_s: float = math.nan) -> None:
         seq = self._seq
         self._seq = (self._seq + 1) % (1 << (self.profile.seq_bits or 16))
         mtu = self._mtu()
@@ -368,7 +383,7 @@ class VirtualSensor:
         for payload, kind in outgoing:
             self.counters.packets_sent += 1
             if self.config.keep_sent:
-                self.sent.append(SentPacket(seq, t0_us, acc, gyr, payload, kind, now))
+                self.sent.append(SentPacket(seq, t0_us, acc, gyr, payload, kind, now, motion_t0_s))
         for payload, _kind in outgoing:
             await self.device.notify_subscribers(self.data_char, payload)
 
@@ -405,7 +420,7 @@ class VirtualSensor:
 
     async def reboot(self, downtime_s: float = REBOOT_DOWNTIME_S) -> None:
         """Firmware reset: link lost, streaming stopped, sequence and clock back to zero,
-        settings to defaults; advertises again after DOWNTIME_S."""
+        settings to defaults; advertises again after DOWNTIME_S. The body keeps moving."""
         await self._stop_streaming()
         await self.device.stop_advertising()
         self.counters.reboots += 1

@@ -1,8 +1,10 @@
 """What a virtual sensor measures: motion from a RawSession stream (simulated or read from a
-raw-session CSV), sampled at whatever rate the sensor is configured to, looping at the end."""
+raw-session CSV), sampled at whatever rate the sensor is configured to, looping at the end —
+and `BodyClock`, the one motion timeline all sensors worn on one body share."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,9 +13,45 @@ from tracker.conventions import GRAVITY_M_S2
 from tracker.raw import RawSession, SensorStream
 
 
+class BodyClock:
+    """Motion time of one patient's body, shared by every sensor of a hub.
+
+    The body keeps moving whatever the radio does: motion time is host monotonic time since
+    the body clock started, through link drops, silences, reboots and rate changes. It starts
+    at the first start command any sensor of the hub receives (the drill begins when the
+    recorder starts the first sensor; a hub may wait long for a recorder), or earlier by an
+    explicit `start()`. Each sensor's own µs clock (offset, drift, reset at reboot) is separate.
+    """
+
+    __slots__ = ("origin_monotonic_s",)
+
+    def __init__(self, origin_monotonic_s: float | None = None) -> None:
+        self.origin_monotonic_s = origin_monotonic_s
+
+    @property
+    def started(self) -> bool:
+        return self.origin_monotonic_s is not None
+
+    def start(self, monotonic_s: float | None = None) -> float:
+        """Start the body moving at MONOTONIC_S (default: now) unless already started;
+        returns the origin in force."""
+        if self.origin_monotonic_s is None:
+            self.origin_monotonic_s = time.monotonic() if monotonic_s is None else monotonic_s
+        return self.origin_monotonic_s
+
+    def motion_time_s(self, monotonic_s: float | None = None) -> float:
+        """Seconds of motion at host monotonic MONOTONIC_S (default: now)."""
+        if self.origin_monotonic_s is None:
+            raise RuntimeError("body clock not started: no sensor of this hub has been started yet")
+        return (time.monotonic() if monotonic_s is None else monotonic_s) - self.origin_monotonic_s
+
+    def __repr__(self) -> str:
+        return f"BodyClock(origin_monotonic_s={self.origin_monotonic_s!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class MotionSource:
-    """Specific force and angular velocity as functions of time since streaming started.
+    """Specific force and angular velocity as functions of motion time (`BodyClock`).
 
     ``t_s`` starts at 0 and is strictly increasing. ``loop``: past the end, start again (a long
     test or benchmark can outlast a short recording); otherwise the last sample is held.
@@ -72,7 +110,7 @@ class MotionSource:
         return cls(name=name, t_s=t, acc_m_s2=acc, gyr_rad_s=gyr)
 
     def sample(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(acc (N,3), gyr (N,3)) at times T_S (seconds since streaming started), linear interp."""
+        """(acc (N,3), gyr (N,3)) at motion times T_S (seconds on the body clock), linear interp."""
         t = np.asarray(t_s, dtype=float)
         if self.loop:
             t = np.mod(t, self.duration_s)

@@ -87,10 +87,13 @@ async def test_hub_sensors_share_one_body_clock_through_drops_and_reboots(ble) -
     assert np.all(np.diff(t_thigh) > 0) and np.all(np.diff(t_pelvis) > 0)
     assert t_thigh[0] == 0.0  # the thigh's stream started the body clock: its sample 0 is motion time 0
     assert t_pelvis[0] >= 0.4  # started 0.4 s later, on the same body clock
-    # what the thigh measured while its link was down was never sent
-    before, after = _data(thigh, 0, n_thigh_before_drop), _data(thigh, n_thigh_before_drop)
-    assert after[0].motion_t0_s - before[-1].motion_t0_s >= 0.5
-    assert after[0].seq == before[-1].seq + 1  # firmware stopped streaming: no notification skipped
+    # what the thigh measured while its link was down was never sent (split at the largest step:
+    # a packet may still leave into the void between the drop and the firmware noticing it)
+    thigh_data = _data(thigh)
+    k = int(np.argmax(np.diff(t_thigh)))
+    assert t_thigh[k] <= _data(thigh, 0, n_thigh_before_drop)[-1].motion_t0_s + 0.05
+    assert t_thigh[k + 1] - t_thigh[k] >= 0.5
+    assert thigh_data[k + 1].seq == thigh_data[k].seq + 1  # streaming stopped: no notification skipped
     _check_packets(_data(thigh), source, body, thigh.clock, 100.0)
     # the reboot reset the pelvis's sequence and own clock only
     pre, post = _data(pelvis, 0, n_pelvis_before_reboot), _data(pelvis, n_pelvis_before_reboot)
