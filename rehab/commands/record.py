@@ -122,30 +122,18 @@ async def _record(
     thigh: str | None = None,
     pelvis: str | None = None,
 ) -> Any:
-    from sensors.ingest.assignment import AssignmentStore
+    from rehab.commands.ingest_session import opened_service
+
+    async with opened_service(
+        transport=transport, data_dir=data_dir, database_url=database_url, store_enabled=store_enabled,
+        console=console, assignment_path=assignment_path,
+    ) as service:
+        return await _run_set(service, request, show_live=show_live, thigh=thigh, pelvis=pelvis)
+
+
+async def _run_set(service: Any, request: Any, *, show_live: bool, thigh: str | None, pelvis: str | None) -> Any:
     from sensors.ingest.errors import AssignmentError
-    from sensors.ingest.datadir import data_dir as resolve_data_dir
-    from sensors.ingest.datadir import recordings_dir
-    from sensors.ingest.service import IngestService
 
-    store = None
-    if store_enabled:
-        from store import Store
-
-        store = Store(database_url, data_dir=data_dir)
-    root = resolve_data_dir(data_dir)
-    service = IngestService(
-        transport=transport,
-        data_root=recordings_dir(data_dir),
-        store=store,
-        assignments=AssignmentStore(assignment_path or root / "sensors.json"),
-    )
-    for r in await service.recover():
-        console.print(
-            f"[yellow]recovered an unfinished recording[/] {r.uid}: {r.status}"
-            + (f", session {r.session_id}" if r.session_id is not None else "")
-            + (f" ({r.error})" if r.error else "")
-        )
     if thigh or pelvis:
         if not (thigh and pelvis):
             raise AssignmentError("give both --thigh and --pelvis addresses (or neither)")
@@ -165,8 +153,6 @@ async def _record(
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        if store is not None:
-            store.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -229,9 +215,9 @@ def register(app: typer.Typer) -> None:
 
                 sim = simulate(SimulationConfig(exercise=exercise, side=side, reps=reps or 10, seed=seed))  # type: ignore[arg-type]
                 request = dataclasses.replace(request, duration_s=float(sim.raw.thigh.t_s[-1]) + VIRTUAL_SLACK_S)
-            from sensors.ingest.datadir import data_dir as resolve_data_dir
+            from rehab.commands.ingest_session import assignment_file
 
-            assignment_path = resolve_data_dir(data_dir) / "sensors-virtual.json"
+            assignment_path = assignment_file(data_dir, transport="virtual")
             if assignment_path.exists():
                 assignment_path.unlink()  # fresh virtual sensors, fresh addresses
         try:

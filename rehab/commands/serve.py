@@ -24,26 +24,18 @@ async def _serve(
     *, host: str, port: int, transport: str | None, data_dir: Path | None, database_url: str | None,
     store_enabled: bool, ready_file: Path | None,
 ) -> None:  # fmt: skip
+    from rehab.commands.ingest_session import opened_service
+
+    async with opened_service(
+        transport=transport, data_dir=data_dir, database_url=database_url, store_enabled=store_enabled,
+        console=console,
+    ) as service:
+        await _serve_api(service, host=host, port=port, transport=transport, ready_file=ready_file)
+
+
+async def _serve_api(service: object, *, host: str, port: int, transport: str | None, ready_file: Path | None) -> None:
     from sensors.ingest.api import ApiServer
-    from sensors.ingest.assignment import AssignmentStore
-    from sensors.ingest.datadir import data_dir as resolve_data_dir
-    from sensors.ingest.datadir import recordings_dir
-    from sensors.ingest.service import IngestService
 
-    store = None
-    if store_enabled:
-        from store import Store
-
-        store = Store(database_url, data_dir=data_dir)
-    root = resolve_data_dir(data_dir)
-    service = IngestService(
-        transport=transport,
-        data_root=recordings_dir(data_dir),
-        store=store,
-        assignments=AssignmentStore(root / ("sensors-virtual.json" if transport else "sensors.json")),
-    )
-    for r in await service.recover():
-        console.print(f"[yellow]recovered unfinished recording[/] {r.uid}: {r.status} (session {r.session_id})")
     api = ApiServer(service, host, port)
     await api.start()
     stop = asyncio.Event()
@@ -60,10 +52,7 @@ async def _serve(
     try:
         await stop.wait()
     finally:
-        await service.close()
         await api.stop()
-        if store is not None:
-            store.close()
 
 
 def register(app: typer.Typer) -> None:
