@@ -21,9 +21,9 @@ test: $(STAMP)
 	@scripts/ensure-system-packages
 	scripts/with-postgres $(BIN)/python -m pytest
 
-## Speed and memory figures (on demand, not part of `make test`).
+## Speed and memory figures (on demand, not part of `make test`; the ingest one records 10 minutes).
 bench: $(STAMP)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	scripts/with-postgres sh -c 'for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
