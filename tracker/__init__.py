@@ -1,0 +1,8 @@
+"""The processing core: thigh + pelvis IMU recordings → hip flexion, pelvic tilt, reps, compensation.
+
+Conventions (units, axes, signs) are stated once in ``tracker.conventions``. Entry points:
+``tracker.pipeline.analyze_session`` (offline, whole session) and ``tracker.live.LiveTracker``
+(sample by sample) run the same algorithm objects. ``tracker.simulation`` is the ground truth,
+``tracker.rawcsv`` the exchange format, ``tracker.program`` the article's drills, screening and
+progression, ``tracker.evaluation`` the accuracy reports against simulator and Vicon truth.
+"""
