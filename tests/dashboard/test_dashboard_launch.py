@@ -36,5 +36,7 @@ def test_free_port_is_bindable() -> None:
     import socket
 
     port = launch.free_port()
+    assert 1024 <= port <= 65535
     with socket.socket() as s:
-        s.bind(("127.0.0.1", port))
+        s.bind(("127.0.0.1", port))  # raises if the port were taken
+        assert s.getsockname()[1] == port
