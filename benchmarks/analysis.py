@@ -19,7 +19,7 @@ import vqf
 
 from tracker.live import LiveTracker
 from tracker.pipeline import SessionAnalyzer, orient_sensors, to_shared_grid
-from tracker.simulation import SimulationConfig, simulate
+from simulation import SimulationConfig, simulate
 
 
 def make_session(minutes: float):

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sensors.codec import decode_packet, decode_packets, encode_packet, samples_per_packet  # noqa: E402
 from sensors.errors import DecodeError  # noqa: E402
-from sensors.specs import PROFILES  # noqa: E402
+from sensors.profiles import PROFILES  # noqa: E402
 
 SEED = 20261126
 TARGET_SAMPLES_PER_S = 1_000_000

@@ -23,10 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sensors.ingest.assignment import AssignmentStore  # noqa: E402
-from sensors.ingest.journal import read_journal  # noqa: E402
-from sensors.ingest.recorder import SetRequest  # noqa: E402
-from sensors.ingest.service import IngestService  # noqa: E402
+from service.assignment import AssignmentStore  # noqa: E402
+from service.journal import read_journal  # noqa: E402
+from service.recorder import SetRequest  # noqa: E402
+from service.ingest import IngestService  # noqa: E402
 from sensors.virtual.runner import VirtualSensorProcess  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tracker.rawcsv import read_raw_csv, write_raw_csv
-from tracker.simulation import SimulationConfig, simulate
+from simulation import SimulationConfig, simulate
 
 
 def best_of(n: int, fn) -> float:

@@ -37,7 +37,7 @@ from bleak import BleakClient, BleakScanner  # noqa: E402
 
 from sensors.ble import NotificationCollector, backend_options  # noqa: E402
 from sensors.codec import ControlCommand, StreamChecker, decode_packets, encode_control  # noqa: E402
-from sensors.specs import get_profile  # noqa: E402
+from sensors.profiles import get_profile  # noqa: E402
 from sensors.virtual import VirtualSensorProcess  # noqa: E402
 
 PROFILE = get_profile("rehab_imu_v1")

@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from tracker.program import DRILLS
+from program import DRILLS
 from tracker.results import Rep
 
 #: Curves are thinned to at most this many points before they reach the browser (a 10-minute

@@ -1,7 +1,7 @@
 """A thin client for the ingestion service's loopback JSON API (docs/ingestion.md), and a typed view
 of its ``/state`` snapshot for the live page.
 
-Endpoints used (sensors/ingest/api.py): ``GET /health``, ``GET /state``, ``POST /sets`` (start a
+Endpoints used (service/api.py): ``GET /health``, ``GET /state``, ``POST /sets`` (start a
 set: ``{patient, exercise, side, reps, threshold_deg}`` → 201 ``{uid, state}``), ``POST
 /sets/current/stop``; errors are ``{"error": message}`` with 4xx/5xx. Only loopback URLs are accepted: the service carries patient data and is not
 meant to leave the machine.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from store import Prescription, Store
-from tracker.program import DRILLS, UnknownDrillError
+from program import DRILLS, UnknownDrillError
 
 
 @dataclass(frozen=True, slots=True)

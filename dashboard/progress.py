@@ -1,4 +1,4 @@
-"""Progression for the patient-detail page: run ``tracker.program.ProgressionRule`` on a stored
+"""Progression for the patient-detail page: run ``program.ProgressionRule`` on a stored
 prescription and the patient's stored history, and record the therapist's decision in the store."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 import pandas as pd
 
 from store import Prescription, ProgressionDecision, Store, User
-from tracker.program import DRILLS, ProgressionCheck, ProgressionRule, ProgressionSuggestion
-from tracker.program import Prescription as ProgramPrescription
+from program import DRILLS, ProgressionCheck, ProgressionRule, ProgressionSuggestion
+from program import Prescription as ProgramPrescription
 
 
 def program_prescription(rx: Prescription) -> ProgramPrescription:
@@ -29,7 +29,7 @@ def program_prescription(rx: Prescription) -> ProgramPrescription:
 
 
 def progression_frame(history: pd.DataFrame, rx: Prescription) -> pd.DataFrame:
-    """The history rows the rule reads (columns of ``tracker.program.sessions_from_frame``).
+    """The history rows the rule reads (columns of ``program.sessions_from_frame``).
 
     Sessions stored before a stage was set count at the prescription's current stage."""
     stage = rx.stage or DRILLS[rx.exercise].default.stage  # type: ignore[index]

@@ -1,6 +1,6 @@
 """A clinic full of realistic sessions for demos, tests and benchmarks.
 
-Sessions come from the real chain: ``tracker.simulation.simulate`` (virtual IMUs on a
+Sessions come from the real chain: ``simulation.simulate`` (virtual IMUs on a
 biomechanical model) → ``tracker.pipeline.analyze_session`` → ``Store.save_session``. Simulating
 is ~0.15 s per session, so a small pool of simulated sessions (varied amplitude and compensation)
 is analysed once and reused across patients and days; every stored session still has its own row,
@@ -18,7 +18,7 @@ from store import Store
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession
 from tracker.results import SessionAnalysis
-from tracker.simulation import SimulationConfig, simulate
+from simulation import SimulationConfig, simulate
 
 #: Amplitudes (signed peak hip flexion, degrees) the pool is simulated at, per drill.
 POOL_AMPLITUDES_DEG = {"knee_raise": (62.0, 72.0, 82.0, 90.0), "hip_extension": (-12.0, -16.0, -20.0, -24.0)}

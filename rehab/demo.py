@@ -21,9 +21,9 @@ from pathlib import Path
 from store import Store
 from store.errors import NotFoundError
 from tracker.pipeline import analyze_session
-from tracker.program import DRILLS, ProgressionRule
-from tracker.program.progression import Prescription as ProgramPrescription
-from tracker.simulation import SimulationConfig, simulate
+from program import DRILLS, ProgressionRule
+from program.progression import Prescription as ProgramPrescription
+from simulation import SimulationConfig, simulate
 
 LOGINS_FILE = "demo-logins.json"
 THERAPIST = "therapist.demo"

@@ -2,9 +2,9 @@
 virtual sensors, and the recording service.
 
 Layout (each sub-package has one job):
-- ``sensors.specs`` / ``sensors.codec`` — profiles from firmware_specs/ and bytes → typed samples;
+- ``sensors.profiles`` / ``sensors.codec`` — profiles from firmware_specs/ and bytes → typed samples;
 - ``sensors.ble`` — backend choice for bleak (OS radio, or bumble for virtual sensors);
 - ``sensors.virtual`` — bumble GATT peripherals that speak the profiles, with fault injection;
-- ``sensors.ingest`` — discovery, reconnecting links, clock alignment, journal, live API.
+- ``service`` — discovery, reconnecting links, clock alignment, journal, live API.
 Errors share one root, ``sensors.errors.SensorError``.
 """

@@ -2,7 +2,7 @@
 
 Conventions (units, axes, signs) are stated once in ``tracker.conventions``. Entry points:
 ``tracker.pipeline.analyze_session`` (offline, whole session) and ``tracker.live.LiveTracker``
-(sample by sample) run the same algorithm objects. ``tracker.simulation`` is the ground truth,
-``tracker.rawcsv`` the exchange format, ``tracker.program`` the article's drills, screening and
-progression, ``tracker.evaluation`` the accuracy reports against simulator and Vicon truth.
+(sample by sample) run the same algorithm objects. ``simulation`` is the ground truth,
+``tracker.rawcsv`` the exchange format, ``program`` the article's drills, screening and
+progression, ``evaluation`` the accuracy reports against simulator and Vicon truth.
 """

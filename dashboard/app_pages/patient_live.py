@@ -11,7 +11,7 @@ from dashboard import auth, charts, plan
 from dashboard.live_client import LiveServiceError, LiveState
 from dashboard.state import get_live_client, get_store
 from tracker.conventions import MIN_CALIBRATION_STAND_S
-from tracker.program import DRILLS
+from program import DRILLS
 
 #: Stand-still time the countdown asks for: the core's minimum plus a margin, seconds.
 STAND_STILL_S = MIN_CALIBRATION_STAND_S + 1.0

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import auth, charts, plan
 from dashboard.state import get_store
-from tracker.program import DISCLAIMER
+from program import DISCLAIMER
 
 store = get_store()
 user = auth.require_user(store, "patient")

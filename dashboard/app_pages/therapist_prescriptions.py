@@ -7,7 +7,7 @@ from dashboard import auth, charts, components
 from dashboard.state import get_store
 from store import StoreError
 from tracker.conventions import EXERCISES, SIDES
-from tracker.program import DRILLS
+from program import DRILLS
 
 store = get_store()
 user = auth.require_user(store, "therapist")

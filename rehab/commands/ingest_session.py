@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sensors.ingest.assignment import AssignmentStore
-from sensors.ingest.datadir import data_dir as resolve_data_dir
-from sensors.ingest.datadir import recordings_dir
-from sensors.ingest.service import IngestService
+from service.assignment import AssignmentStore
+from service.datadir import data_dir as resolve_data_dir
+from service.datadir import recordings_dir
+from service.ingest import IngestService
 
 
 def assignment_file(data_dir: Path | None, transport: str | None) -> Path:

@@ -132,7 +132,7 @@ async def _record(
 
 
 async def _run_set(service: Any, request: Any, *, show_live: bool, thigh: str | None, pelvis: str | None) -> Any:
-    from sensors.ingest.errors import AssignmentError
+    from service.errors import AssignmentError
 
     if thigh or pelvis:
         if not (thigh and pelvis):
@@ -182,7 +182,7 @@ def register(app: typer.Typer) -> None:
         pelvis: Optional[str] = typer.Option(None, "--pelvis", help="address of the pelvis sensor (remembered)"),
     ) -> None:
         """Record one set: connect, stream, live panel, then analyse + store and print the summary."""
-        from sensors.ingest.recorder import SetRequest
+        from service.recorder import SetRequest
 
         try:
             check_exercise(exercise)
@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
         if virtual:
             if transport:
                 fail("--virtual starts its own sensors; do not also pass --transport")
-            from sensors.ingest.virtual_proc import start_virtual_sensors
+            from service.virtual_proc import start_virtual_sensors
 
             try:
                 proc, transport = start_virtual_sensors(
@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
             if request.duration_s is None:
                 # the simulated set has an end; a live tracker that never reaches the target must not
                 # keep the set (and the looping virtual sensors) running forever
-                from tracker.simulation import SimulationConfig, simulate
+                from simulation import SimulationConfig, simulate
 
                 sim = simulate(SimulationConfig(exercise=exercise, side=side, reps=reps or 10, seed=seed))  # type: ignore[arg-type]
                 request = dataclasses.replace(request, duration_s=float(sim.raw.thigh.t_s[-1]) + VIRTUAL_SLACK_S)
@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         finally:
             if proc is not None:
-                from sensors.ingest.virtual_proc import stop_virtual_sensors
+                from service.virtual_proc import stop_virtual_sensors
 
                 stop_virtual_sensors(proc)
         summary = result.summary_dict()

@@ -33,7 +33,7 @@ def _virtual(
     extra_sensors: int,
     as_json: bool,
 ) -> None:
-    from sensors.specs import PROFILES
+    from sensors.profiles import PROFILES
     from sensors.virtual.runner import RunOptions, run_virtual_sensors
     from tracker.conventions import check_exercise, check_side
 

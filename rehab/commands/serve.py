@@ -34,7 +34,7 @@ async def _serve(
 
 
 async def _serve_api(service: object, *, host: str, port: int, transport: str | None, ready_file: Path | None) -> None:
-    from sensors.ingest.api import ApiServer
+    from service.api import ApiServer
 
     api = ApiServer(service, host, port)
     await api.start()
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         if virtual_sensors:
             if transport:
                 fail("--virtual-sensors starts its own sensors; do not also pass --transport")
-            from sensors.ingest.virtual_proc import start_virtual_sensors
+            from service.virtual_proc import start_virtual_sensors
 
             try:
                 # each set reconnects and the virtual sensors play the drill from its quiet stand again
@@ -106,6 +106,6 @@ def register(app: typer.Typer) -> None:
             fail(f"cannot serve on {host}:{port}: {exc}")
         finally:
             if proc is not None:
-                from sensors.ingest.virtual_proc import stop_virtual_sensors
+                from service.virtual_proc import stop_virtual_sensors
 
                 stop_virtual_sensors(proc)

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         ideal: Annotated[bool, typer.Option("--ideal", help="Perfect sensors: no noise, bias, misplacement, loss.")] = False,
     ) -> None:
         """Simulate a session of one drill and write the raw CSV + ground truth."""
-        from tracker.simulation import SimulationConfig, SimulationConfigError, simulate
+        from simulation import SimulationConfig, SimulationConfigError, simulate
 
         if exercise not in EXERCISES:
             fail(f"--exercise {exercise!r}: expected one of {', '.join(EXERCISES)}")

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sensors.specs import PROFILES
+from sensors.profiles import PROFILES
 
 
 def _rates(rates: tuple[float, ...]) -> str:

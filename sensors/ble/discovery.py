@@ -13,7 +13,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
 from sensors.ble import backend_options
-from sensors.specs import Profile, profile_for_service_uuid
+from sensors.profiles import Profile, profile_for_service_uuid
 
 logger = logging.getLogger(__name__)
 

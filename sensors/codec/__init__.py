@@ -13,7 +13,7 @@ from sensors.codec._checker import CheckedPacket, StreamChecker, StreamStats, sa
 from sensors.codec._control import ControlCommand, control_target_uuid, decode_control, encode_control
 from sensors.codec._decode import DecodedPacket, DecodeResult, decode_many, decode_packet, decode_packets
 from sensors.codec._encode import encode_packet
-from sensors.specs import Profile, get_profile
+from sensors.profiles import Profile, get_profile
 
 
 def samples_per_packet(profile: str | Profile, mtu: int = 23) -> int:

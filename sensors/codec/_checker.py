@@ -16,7 +16,7 @@ import numpy as np
 
 from sensors.errors import DecodeError
 from sensors.samples import NO_TIME
-from sensors.specs import Profile, get_profile
+from sensors.profiles import Profile, get_profile
 from sensors.codec._decode import DecodedPacket, decode_packet
 
 log = logging.getLogger("sensors.codec")

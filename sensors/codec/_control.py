@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sensors.errors import ControlError
-from sensors.specs import Profile, get_profile
+from sensors.profiles import Profile, get_profile
 
 Action = Literal["start", "stop", "configure"]
 

@@ -24,7 +24,7 @@ from sensors.samples import (
     ImuBatch,
     ImuSample,
 )
-from sensors.specs import Profile
+from sensors.profiles import Profile
 from sensors.codec._layout import Layout, layout_for
 
 _U32 = np.int64(1 << 32)

@@ -11,7 +11,7 @@ from typing import Sequence, Union
 import numpy as np
 
 from sensors.samples import ImuBatch, ImuSample
-from sensors.specs import FieldSpec, Profile
+from sensors.profiles import FieldSpec, Profile
 from sensors.codec._layout import Layout, layout_for
 
 SamplesLike = Union[Sequence[ImuSample], ImuBatch, tuple]

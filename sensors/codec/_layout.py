@@ -13,7 +13,7 @@ from typing import Mapping
 
 import numpy as np
 
-from sensors.specs import PROFILES, STRUCT_CODES, FieldSpec, Profile
+from sensors.profiles import PROFILES, STRUCT_CODES, FieldSpec, Profile
 from tracker.conventions import GRAVITY_M_S2
 
 _NP_TYPES = {"u8": "<u1", "u16": "<u2", "u32": "<u4", "i16": "<i2", "f32": "<f4"}
@@ -145,7 +145,7 @@ LAYOUTS: Mapping[str, Layout] = {name: _compile(p) for name, p in PROFILES.items
 
 
 def layout_for(profile: str | Profile) -> Layout:
-    from sensors.specs import get_profile
+    from sensors.profiles import get_profile
 
     p = get_profile(profile)
     lay = LAYOUTS.get(p.name)

@@ -10,7 +10,7 @@ import numpy as np
 from bumble import gatt
 
 from sensors import codec
-from sensors.specs import Profile
+from sensors.profiles import Profile
 
 Action = Literal["start", "stop", "configure", "none"]
 CORRUPTIONS: Final = ("truncate", "bad_header", "pad")

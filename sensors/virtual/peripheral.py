@@ -34,7 +34,7 @@ from bumble.link import LocalLink
 
 from sensors.ble.transport import VirtualController, VirtualHost, drop_le_connections, random_static_address
 from sensors.errors import ControlError
-from sensors.specs import Profile, get_profile
+from sensors.profiles import Profile, get_profile
 from sensors.virtual import _protocol
 from sensors.virtual.source import BodyClock, MotionSource
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sensors.specs import get_profile
+from sensors.profiles import get_profile
 from sensors.virtual.hub import VirtualSensorHub
 from sensors.virtual.peripheral import VirtualSensor, VirtualSensorConfig
 from sensors.virtual.source import MotionSource
@@ -70,7 +70,7 @@ def motion_sources(opts: RunOptions) -> dict[str, MotionSource]:
 
         session = read_raw_csv(opts.csv)
     else:
-        from tracker.simulation import SimulationConfig, simulate
+        from simulation import SimulationConfig, simulate
 
         session = simulate(
             SimulationConfig(exercise=opts.exercise, reps=opts.reps, side=opts.side, seed=opts.seed)  # type: ignore[arg-type]

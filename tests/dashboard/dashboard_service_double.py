@@ -1,4 +1,4 @@
-"""A loopback HTTP server that answers like the ingestion service's API (sensors/ingest/api.py):
+"""A loopback HTTP server that answers like the ingestion service's API (service/api.py):
 same routes, same JSON shapes (``IngestService.state()`` / ``SetRecorder.snapshot()``), scripted
 phases. It stands in for the BLE side so the live page can be driven step by step in AppTest."""
 

@@ -17,7 +17,7 @@ from tracker.rawcsv import (
     read_raw_csv,
     write_raw_csv,
 )
-from tracker.simulation import SimulationConfig, simulate
+from simulation import SimulationConfig, simulate
 
 HEADER = "t,sensor,ax,ay,az,gx,gy,gz"
 

@@ -15,7 +15,7 @@ from sensors.ble import TRANSPORT_ENV_VAR, BumbleClient, BumbleScanner, backend_
 from sensors.codec import ControlCommand, decode_packets, encode_control
 from sensors.ble.central import CONNECT_CANCEL_GRACE_S
 from sensors.errors import SensorConnectionError
-from sensors.specs import get_profile
+from sensors.profiles import get_profile
 from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub, sensor_name
 from sensors.virtual.hci_server import HciTcpServer
 

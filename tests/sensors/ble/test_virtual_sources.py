@@ -11,7 +11,7 @@ import pytest
 from sensors.codec import decode_packets
 from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub, sensor_name
 from tracker.rawcsv import read_raw_csv, write_raw_csv
-from tracker.simulation import SimulationConfig, simulate
+from simulation import SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")

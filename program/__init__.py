@@ -1,0 +1,75 @@
+"""The seed article's program: the three drills, the screening rules and progression suggestions.
+
+Everything here proposes; the therapist decides (``Recommendation.status``,
+``ProgressionSuggestion.status``). See docs/program.md.
+"""
+
+from program.catalogue import (
+    DISCLAIMER,
+    DRILLS,
+    SOURCE_ARTICLE,
+    DefaultPrescription,
+    Drill,
+    Measurement,
+    Stage,
+    get_drill,
+)
+from program.errors import (
+    ProgramError,
+    ProgressionInputError,
+    RuleParameterError,
+    ScreeningInputError,
+    UnknownDrillError,
+)
+from program.progression import (
+    Prescription,
+    ProgressionCheck,
+    ProgressionRule,
+    ProgressionSuggestion,
+    SessionCheck,
+    SessionRecord,
+    records_to_frame,
+    sessions_from_frame,
+)
+from program.screening import (
+    DeepSquatFindings,
+    HipExtensionFindings,
+    KneeRaiseFindings,
+    SCREENING_PROTOCOL,
+    Recommendation,
+    ScreeningResult,
+    ScreeningStep,
+    ScreeningRules,
+)
+
+__all__ = [
+    "DISCLAIMER",
+    "DRILLS",
+    "SCREENING_PROTOCOL",
+    "SOURCE_ARTICLE",
+    "DeepSquatFindings",
+    "DefaultPrescription",
+    "Drill",
+    "HipExtensionFindings",
+    "KneeRaiseFindings",
+    "Measurement",
+    "Prescription",
+    "ProgramError",
+    "ProgressionCheck",
+    "ProgressionInputError",
+    "ProgressionRule",
+    "ProgressionSuggestion",
+    "Recommendation",
+    "RuleParameterError",
+    "ScreeningInputError",
+    "ScreeningResult",
+    "ScreeningRules",
+    "ScreeningStep",
+    "SessionCheck",
+    "SessionRecord",
+    "Stage",
+    "UnknownDrillError",
+    "get_drill",
+    "records_to_frame",
+    "sessions_from_frame",
+]

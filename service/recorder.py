@@ -1,0 +1,289 @@
+"""One set, end to end: connect both sensors, stream into the journal and the live view, stop on
+target reps / duration / request, then analyse offline and store.
+
+The radio side (`SensorLink` per sensor) and the processing side (`IngestPipeline`) meet only at
+one ``asyncio.Queue``; a flusher task makes the journal durable every `FLUSH_INTERVAL_S` even when
+no data arrives. Analysis runs in a worker thread so the live API keeps answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bleak.backends.device import BLEDevice
+
+from service.errors import IngestError, SetStartError
+from service.finish import SessionStore, SetResult, analyse_recording
+from service.journal import FLUSH_INTERVAL_S, STATUS_ENDED, STATUS_FINISHED, JournalWriter, Manifest
+from service.link import QueueItem, ReconnectPolicy, SensorLink
+from service.stream import IngestPipeline
+from sensors.profiles import Profile
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    SENSOR_NAMES,
+    check_exercise,
+    check_side,
+)
+
+logger = logging.getLogger(__name__)
+
+#: After the target rep is counted, keep recording this long so the offline pass sees its end.
+REP_TAIL_S = 1.5
+#: How often the end conditions are checked, seconds.
+END_POLL_S = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class SetRequest:
+    """What to record. Either or both of target_reps / duration_s end the set; neither = until stopped."""
+
+    patient_id: str
+    exercise: str
+    side: str
+    target_reps: int | None = None
+    duration_s: float | None = None
+    threshold_deg: float = DEFAULT_COMPENSATION_THRESHOLD_DEG
+    rate_hz: float | None = 100.0
+
+    def __post_init__(self) -> None:
+        check_exercise(self.exercise)
+        check_side(self.side)
+        if not str(self.patient_id).strip():
+            raise ValueError("patient id is empty")
+        if self.target_reps is not None and self.target_reps < 1:
+            raise ValueError(f"target reps must be >= 1, got {self.target_reps}")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise ValueError(f"duration must be > 0 s, got {self.duration_s}")
+        if not 0 < self.threshold_deg < 90:
+            raise ValueError(f"compensation threshold must be in (0, 90) degrees, got {self.threshold_deg}")
+
+
+class SetRecorder:
+    """Records one set from two connected sensors; `run()` returns the `SetResult`."""
+
+    def __init__(
+        self,
+        request: SetRequest,
+        devices: dict[str, tuple[BLEDevice, Profile]],
+        *,
+        root: Path,
+        client_kwargs: dict[str, Any] | None = None,
+        store: SessionStore | None = None,
+        policy: ReconnectPolicy | None = None,
+        source: str = "ble",
+        live: bool = True,
+    ) -> None:
+        missing = [s for s in SENSOR_NAMES if s not in devices]
+        if missing:
+            raise IngestError(f"set for patient {request.patient_id}: no device for {', '.join(missing)}")
+        self.request = request
+        self.devices = devices
+        self.root = root
+        self.client_kwargs = client_kwargs or {}
+        self.store = store
+        self.policy = policy or ReconnectPolicy()
+        self.source = source
+        self.state = "connecting"
+        self.stop_reason: str | None = None
+        self.result: SetResult | None = None
+        self.error: str | None = None
+        self._stop = asyncio.Event()
+        self._target_reached_at: float | None = None
+        self.manifest = Manifest.new(
+            request.patient_id,
+            request.exercise,
+            request.side,
+            target_reps=request.target_reps,
+            duration_s=request.duration_s,
+            threshold_deg=request.threshold_deg,
+            source=source,
+            sensors={
+                role: {"address": d.address, "name": d.name, "profile": p.name} for role, (d, p) in devices.items()
+            },
+        )
+        self.uid = self.manifest.uid
+        self.queue: asyncio.Queue[QueueItem] = asyncio.Queue()
+        self.live_view = None
+        if live:
+            from service.live_view import LiveView
+
+            self.live_view = LiveView(
+                request.exercise, request.side, threshold_deg=request.threshold_deg, target_reps=request.target_reps
+            )
+        self.journal: JournalWriter | None = None
+        self.pipeline: IngestPipeline | None = None
+        self.links: dict[str, SensorLink] = {}
+        self.started_monotonic_s = self.manifest.host_clock_origin_s
+
+    # --- control ----------------------------------------------------------------------------
+    def stop(self, reason: str = "stopped") -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._stop.set()
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started_monotonic_s
+
+    # --- run --------------------------------------------------------------------------------
+    async def _begin_in_store(self) -> None:
+        """Register the set in the store as 'recording' (fails fast for an unknown patient)."""
+        begin = getattr(self.store, "begin_session", None)
+        if begin is None:
+            return
+        from service.finish import STORE_SOURCE, _patient_key
+
+        m = self.manifest
+        try:
+            m.store_session_id = await asyncio.to_thread(
+                begin,
+                _patient_key(m.patient_id),
+                m.exercise,
+                m.side,
+                started_at=datetime.fromisoformat(m.started_at),
+                source=STORE_SOURCE.get(m.source, "recorded"),
+                sensors={**m.sensors, "backend": m.source, "recording": m.uid},
+                threshold_deg=m.threshold_deg,
+            )
+        except Exception as exc:  # noqa: BLE001 - the store's own typed errors, re-raised with context
+            raise SetStartError(f"set for patient {m.patient_id}: the store refused it: {exc}") from exc
+
+    async def prepare(self) -> None:
+        """Register the set in the store and open its journal; errors surface before any radio work."""
+        if self.journal is not None:
+            return
+        await self._begin_in_store()
+        self.journal = JournalWriter.create(self.root, self.manifest)
+
+    async def run(self) -> SetResult:
+        await self.prepare()
+        assert self.journal is not None
+        self.pipeline = IngestPipeline(
+            {role: p for role, (_, p) in self.devices.items()},
+            self.journal,
+            origin_s=self.manifest.host_clock_origin_s,
+            rate_hz=self.request.rate_hz,
+            live=self.live_view,
+        )
+        self.links = {
+            role: SensorLink(
+                role, d, p, self.queue, client_kwargs=self.client_kwargs, rate_hz=self.request.rate_hz, policy=self.policy
+            )
+            for role, (d, p) in self.devices.items()
+        }
+        link_tasks = {role: asyncio.create_task(link.run(), name=f"link-{role}") for role, link in self.links.items()}
+        consumer = asyncio.create_task(self._consume(), name="ingest-consumer")
+        flusher = asyncio.create_task(self._flush_loop(), name="journal-flusher")
+        try:
+            await self._wait_for_end(link_tasks)
+        finally:
+            self.state = "finishing"
+            await asyncio.gather(*(link.stop() for link in self.links.values()), return_exceptions=True)
+            outcomes = await asyncio.gather(*link_tasks.values(), return_exceptions=True)
+            for role, out in zip(link_tasks, outcomes):
+                if isinstance(out, BaseException) and not isinstance(out, asyncio.CancelledError):
+                    self.error = self.error or str(out)
+            consumer.cancel()
+            flusher.cancel()
+            await asyncio.gather(consumer, flusher, return_exceptions=True)
+            while not self.queue.empty():
+                self.pipeline.handle(self.queue.get_nowait())
+            self.journal.event("end", reason=self.stop_reason, error=self.error, t_s=self.elapsed_s)
+            self.journal.close(STATUS_ENDED, ended_at=datetime.now(timezone.utc).isoformat(), note=self.stop_reason)
+        self.state = "analysing"
+        result = await asyncio.to_thread(
+            analyse_recording, self.journal.directory, store=self.store, final_status=STATUS_FINISHED
+        )
+        if self.error and result.error is None:
+            result.error = self.error
+        self.result = result
+        self.state = "done" if result.status == STATUS_FINISHED else "failed"
+        return result
+
+    async def _consume(self) -> None:
+        assert self.pipeline is not None
+        q = self.queue
+        while True:
+            item = await q.get()
+            self.pipeline.handle(item)
+            if self.state == "connecting" and self.pipeline.version and all(
+                s.counters.samples for s in self.pipeline.sensors.values()
+            ):
+                self.state = "recording"
+
+    async def _flush_loop(self) -> None:
+        """Every FLUSH_INTERVAL_S: rows to the OS (survives a kill), then fsync off the loop."""
+        assert self.journal is not None
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await self.journal.flush_async()
+
+    async def _wait_for_end(self, link_tasks: dict[str, asyncio.Task[None]]) -> None:
+        req = self.request
+        while not self._stop.is_set():
+            for role, task in link_tasks.items():
+                if task.done():
+                    exc = task.exception() if not task.cancelled() else None
+                    self.error = f"{role}: {exc}" if exc else f"{role}: link ended"
+                    self.stop(f"sensor lost: {role}")
+                    return
+            if req.duration_s is not None and self.elapsed_s >= req.duration_s:
+                self.stop("duration reached")
+                return
+            if req.target_reps is not None and self.live_view is not None:
+                if self._target_reached_at is None and self.live_view.rep_count >= req.target_reps:
+                    self._target_reached_at = time.monotonic()
+                if self._target_reached_at is not None and time.monotonic() - self._target_reached_at >= REP_TAIL_S:
+                    self.stop("target reps reached")
+                    return
+            try:
+                await asyncio.wait_for(self._stop.wait(), END_POLL_S)
+            except asyncio.TimeoutError:
+                pass
+
+    # --- state for the API / panel ----------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        req = self.request
+        sensors: dict[str, Any] = {}
+        quality = self.pipeline.link_quality() if self.pipeline is not None else {}
+        for role in SENSOR_NAMES:
+            link = self.links.get(role)
+            d, p = self.devices[role]
+            entry: dict[str, Any] = {"address": d.address, "name": d.name, "profile": p.name}
+            entry.update(quality.get(role, {}))
+            if link is not None:
+                st = link.status
+                entry.update(
+                    connected=st.connected,
+                    battery_percent=st.battery_percent,
+                    low_battery=st.low_battery,
+                    connects=st.connects,
+                    drops=st.drops,
+                    last_error=st.last_error,
+                )
+            sensors[role] = entry
+        return {
+            "set": {
+                "uid": self.uid,
+                "state": self.state,
+                "patient_id": req.patient_id,
+                "exercise": req.exercise,
+                "side": req.side,
+                "target_reps": req.target_reps,
+                "duration_s": req.duration_s,
+                "started_at": self.manifest.started_at,
+                "elapsed_s": round(self.elapsed_s, 3),
+                "stop_reason": self.stop_reason,
+                "error": self.error,
+            },
+            "live": self.live_view.snapshot() if self.live_view is not None else None,
+            "sensors": sensors,
+            "latency_ms": self.pipeline.latency_percentiles_ms() if self.pipeline is not None else None,
+            "result": self.result.summary_dict() if self.result is not None else None,
+        }

@@ -1,0 +1,28 @@
+"""Ground truth: a biomechanical simulator of the three drills with realistic virtual IMUs.
+
+    from simulation import SimulationConfig, simulate
+    sim = simulate(SimulationConfig(exercise="knee_raise", side="left", reps=10, sets=2, seed=3))
+    sim.raw    # tracker.raw.RawSession, exactly what a recorder delivers (write with tracker.rawcsv)
+    sim.truth  # Truth: angles on a uniform grid, every rep, mounting, clocks (Truth.to_json())
+
+Conventions (signs, frames, rotation order) are stated once in simulation/_body.py and
+truth.py; they are the processing core's (tracker/conventions.py). In pure sagittal motion
+thigh elevation = hip flexion − pelvic tilt (tilt + anterior).
+"""
+
+from simulation._motion import compensation_measure
+from simulation._simulate import SimulatedSession, simulate, truth_path_for
+from simulation.config import SimulationConfig, SimulationConfigError
+from simulation.truth import SensorTruth, Truth, TruthRep
+
+__all__ = [
+    "SensorTruth",
+    "SimulatedSession",
+    "SimulationConfig",
+    "SimulationConfigError",
+    "Truth",
+    "TruthRep",
+    "compensation_measure",
+    "simulate",
+    "truth_path_for",
+]
