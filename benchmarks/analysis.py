@@ -17,9 +17,9 @@ import time
 import numpy as np
 import vqf
 
+from simulation import SimulationConfig, simulate
 from tracker.live import LiveTracker
 from tracker.pipeline import SessionAnalyzer, orient_sensors, to_shared_grid
-from simulation import SimulationConfig, simulate
 
 
 def make_session(minutes: float):

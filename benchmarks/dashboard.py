@@ -12,7 +12,6 @@ real simulate → analyse → save chain on a small pool of simulated sessions.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import statistics
 import sys
@@ -26,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from argon2 import PasswordHasher  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from dashboard.sample_data import seed_clinic, simulated_pool  # noqa: E402
+from rehab.clinic import SessionFactory, sample_clinic, seed_clinic  # noqa: E402
 from store import Store  # noqa: E402
 from store import auth as store_auth  # noqa: E402
 from store.config import DATA_DIR_ENV, DATABASE_URL_ENV  # noqa: E402
@@ -73,17 +72,15 @@ def verdict(seconds: float, goal: float) -> str:
 def main() -> None:
     store_auth.DEFAULT_HASHER = FAST  # account creation/sign-in cost is not what is measured here
     os.environ.pop(DATABASE_URL_ENV, None)
-    t0 = time.perf_counter()
-    pool = simulated_pool(seed=11, reps=8)
-    print(f"simulated + analysed pool of {len(pool)} sessions in {time.perf_counter() - t0:.1f} s")
-    now = dt.datetime.now(dt.UTC)
+    pool = SessionFactory(variants=4)  # ≤ 16 simulated sessions per drill, reused
 
     with tempfile.TemporaryDirectory(prefix="rehab-bench-") as tmp:
         data_dir = Path(tmp) / "one-patient"
         os.environ[DATA_DIR_ENV] = str(data_dir)
         with Store(data_dir=data_dir, password_hasher=FAST) as store:
             t0 = time.perf_counter()
-            seed_clinic(store, password=PASSWORD, patients_per_therapist=1, sessions_per_patient=365, now=now, pool=pool)
+            seed_clinic(store, sample_clinic(sessions_per_patient=365, patients_per_therapist=1), password=PASSWORD,
+                        factory=pool, with_raw=False)
             print(f"seeded 1 patient × 365 sessions in {time.perf_counter() - t0:.1f} s")
         at = signed_in("patient1")
         with Store(data_dir=data_dir) as store:
@@ -103,7 +100,8 @@ def main() -> None:
         os.environ[DATA_DIR_ENV] = str(data_dir)
         with Store(data_dir=data_dir, password_hasher=FAST) as store:
             t0 = time.perf_counter()
-            seed_clinic(store, password=PASSWORD, patients_per_therapist=500, sessions_per_patient=4, now=now, pool=pool)
+            seed_clinic(store, sample_clinic(patients_per_therapist=500, sessions_per_patient=4), password=PASSWORD,
+                        factory=pool, with_raw=False)
             print(f"seeded 500 patients × 4 sessions in {time.perf_counter() - t0:.1f} s")
         at = signed_in("therapist1")
         first, median = time_page(at, "app_pages/therapist_roster.py")

@@ -20,7 +20,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sensors.codec import decode_packet, decode_packets, encode_packet, samples_per_packet  # noqa: E402
+from sensors.codec import (  # noqa: E402
+    decode_packet,
+    decode_packets,
+    encode_packet,
+    samples_per_packet,
+)
 from sensors.errors import DecodeError  # noqa: E402
 from sensors.profiles import PROFILES  # noqa: E402
 

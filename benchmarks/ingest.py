@@ -23,11 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from rehab.commands.sensors_cmd import SIMULATED_SENSORS_COMMAND  # noqa: E402
+from sensors.virtual.process import VirtualSensorProcess  # noqa: E402
 from service.assignment import AssignmentStore  # noqa: E402
+from service.ingest import IngestService  # noqa: E402
 from service.journal import read_journal  # noqa: E402
 from service.recorder import SetRequest  # noqa: E402
-from service.ingest import IngestService  # noqa: E402
-from sensors.virtual.runner import VirtualSensorProcess  # noqa: E402
 
 
 def _rss_mib() -> float:
@@ -58,7 +59,7 @@ async def run(minutes: float, live: bool, store_enabled: bool, mtu: int) -> None
     t_sim = time.perf_counter()
     async with VirtualSensorProcess(
         ["--exercise", "knee_raise", "--side", "right", "--reps", str(reps), "--seed", "1", "--drift-ppm", "60"],
-        ready_timeout_s=300,
+        command=SIMULATED_SENSORS_COMMAND, ready_timeout_s=300,
     ) as sensors:
         print(f"virtual sensors ready in {time.perf_counter() - t_sim:.1f} s ({sensors.transport})")
         service = IngestService(

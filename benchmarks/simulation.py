@@ -9,8 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tracker.rawcsv import read_raw_csv, write_raw_csv
 from simulation import SimulationConfig, simulate
+from tracker.rawcsv import read_raw_csv, write_raw_csv
 
 
 def best_of(n: int, fn) -> float:

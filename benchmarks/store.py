@@ -36,7 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from store import Store, quantize_raw  # noqa: E402
 from tracker.raw import RawSession, SensorStream  # noqa: E402
 from tracker.rawcsv import write_raw_csv  # noqa: E402
-from tracker.results import Calibration, Rep, SensorCalibration, SessionAnalysis, SessionSummary  # noqa: E402
+from tracker.results import (  # noqa: E402
+    Calibration,
+    Rep,
+    SensorCalibration,
+    SessionAnalysis,
+    SessionSummary,
+)
 
 RATE_HZ = 100.0
 DURATION_S = 30 * 60.0

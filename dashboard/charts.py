@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from program import DRILLS
+from tracker.conventions import DRILL_MOTION
 from tracker.results import Rep
 
 #: Curves are thinned to at most this many points before they reach the browser (a 10-minute
@@ -50,8 +50,8 @@ def drill_label(exercise: str, side: str | None = None) -> str:
 def drill_sign(exercise: str) -> float:
     """+1 for drills measured in flexion, −1 for extension (hip extension): targets are stored as
     positive degrees in the drill's direction, angles with flexion positive."""
-    drill = DRILLS.get(exercise)  # type: ignore[call-overload]
-    return -1.0 if drill is not None and drill.measures.angle_direction == "extension" else 1.0
+    motion = DRILL_MOTION.get(exercise)
+    return float(motion.direction) if motion is not None else 1.0
 
 
 def signed_target_deg(exercise: str, target_rom_deg: float | None) -> float | None:

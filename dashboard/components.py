@@ -16,8 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, charts
-from store import SessionRecord, Store, User
-from store import exporting
+from store import SessionRecord, Store, User, exporting
 
 SESSION_PARAM = "session"
 PATIENT_PARAM = "patient"

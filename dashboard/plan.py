@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from store import Prescription, Store
 from program import DRILLS, UnknownDrillError
+from store import Prescription, Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,19 +27,19 @@ from program.progression import (
     ProgressionRule,
     ProgressionSuggestion,
     SessionCheck,
-    SessionRecord,
+    SessionOutcome,
     records_to_frame,
     sessions_from_frame,
 )
 from program.screening import (
+    SCREENING_PROTOCOL,
     DeepSquatFindings,
     HipExtensionFindings,
     KneeRaiseFindings,
-    SCREENING_PROTOCOL,
     Recommendation,
     ScreeningResult,
-    ScreeningStep,
     ScreeningRules,
+    ScreeningStep,
 )
 
 __all__ = [
@@ -66,7 +66,7 @@ __all__ = [
     "ScreeningRules",
     "ScreeningStep",
     "SessionCheck",
-    "SessionRecord",
+    "SessionOutcome",
     "Stage",
     "UnknownDrillError",
     "get_drill",

@@ -11,8 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
-from tracker.conventions import DEFAULT_COMPENSATION_THRESHOLD_DEG, EXERCISES, Exercise
 from program.errors import UnknownDrillError
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    DRILL_MOTION,
+    EXERCISES,
+    DrillMotion,
+    Exercise,
+)
 
 DrillKind = Literal["strengthening", "lengthening mobility", "shortening mobility"]
 
@@ -41,17 +47,29 @@ class Stage:
 class Measurement:
     """What the sensors measure in this drill and which compensation they watch for.
 
-    ``compensation_sign`` is the sign of the pelvic tilt change that counts as compensation in the
-    project's convention (tracker/conventions.py: + anterior): -1 posterior (rounding, butt wink),
-    +1 anterior (lumbar extension).
+    The direction and the compensation's sign and name are the processing core's per-drill facts
+    (``tracker.conventions.DRILL_MOTION``, + anterior tilt); this adds the words around them.
     """
 
     angle: str
-    angle_direction: Literal["flexion", "extension"]
-    compensation: str
-    compensation_tilt: Literal["posterior", "anterior"]
-    compensation_sign: int
     compensation_definition: str
+    motion: DrillMotion
+
+    @property
+    def angle_direction(self) -> Literal["flexion", "extension"]:
+        return self.motion.angle_direction
+
+    @property
+    def compensation(self) -> str:
+        return self.motion.compensation
+
+    @property
+    def compensation_tilt(self) -> Literal["posterior", "anterior"]:
+        return self.motion.compensation_tilt
+
+    @property
+    def compensation_sign(self) -> int:
+        return self.motion.compensation_sign
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +144,7 @@ _KNEE_RAISE = Drill(
     emphasis="Slow and controlled. Lift only as high as you can keep your back tall.",
     measures=Measurement(
         angle="peak hip flexion (knee height), degrees",
-        angle_direction="flexion",
-        compensation="lumbar rounding",
-        compensation_tilt="posterior",
-        compensation_sign=-1,
+        motion=DRILL_MOTION["knee_raise"],
         compensation_definition=(
             "posterior pelvic tilt change from the rep's start; the hip flexion angle at which it "
             "begins is the rounding onset"
@@ -187,10 +202,7 @@ _HIP_EXTENSION = Drill(
     ),
     measures=Measurement(
         angle="active hip extension (leg behind the body), degrees",
-        angle_direction="extension",
-        compensation="lumbar extension",
-        compensation_tilt="anterior",
-        compensation_sign=+1,
+        motion=DRILL_MOTION["hip_extension"],
         compensation_definition="anterior pelvic tilt change from the rep's start",
     ),
     default=DefaultPrescription(
@@ -236,10 +248,7 @@ _DEEP_SQUAT = Drill(
     emphasis="Depth with a straight back. Stop before your tailbone tucks under.",
     measures=Measurement(
         angle="squat depth (peak hip flexion), degrees",
-        angle_direction="flexion",
-        compensation="butt wink",
-        compensation_tilt="posterior",
-        compensation_sign=-1,
+        motion=DRILL_MOTION["deep_squat"],
         compensation_definition=(
             "largest anterior tilt during the descent minus the tilt at depth (posterior reversal)"
         ),

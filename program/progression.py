@@ -16,9 +16,14 @@ from typing import Any, Final, Literal
 
 import pandas as pd
 
-from tracker.conventions import DEFAULT_COMPENSATION_THRESHOLD_DEG, EXERCISES, Exercise, Side
 from program.catalogue import DRILLS, get_drill
 from program.errors import ProgressionInputError, RuleParameterError
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    EXERCISES,
+    Exercise,
+    Side,
+)
 from tracker.results import SessionAnalysis
 
 SuggestionStatus = Literal["pending", "accepted", "rejected"]
@@ -85,8 +90,8 @@ class Prescription:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """One past session as progression sees it. ``rom_deg`` is positive in the drill's direction
+class SessionOutcome:
+    """One past session as progression sees it (the store keeps the full row: store.SessionRecord). ``rom_deg`` is positive in the drill's direction
     (mean peak hip flexion of full reps; its magnitude for hip extension)."""
 
     drill: Exercise
@@ -106,7 +111,7 @@ class SessionRecord:
         stage: str,
         started_at: datetime,
         session_id: str | None = None,
-    ) -> SessionRecord:
+    ) -> SessionOutcome:
         """From the processing core's result: full reps count, ROM = |mean peak hip flexion|."""
         s = analysis.summary
         return cls(
@@ -300,13 +305,13 @@ class ProgressionRule:
         return "ProgressionRule(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"
 
     def suggest(
-        self, prescription: Prescription, sessions: Iterable[SessionRecord] | pd.DataFrame
+        self, prescription: Prescription, sessions: Iterable[SessionOutcome] | pd.DataFrame
     ) -> ProgressionSuggestion | None:
         """The suggestion for the therapist, or None when the patient is not ready (see ``check``)."""
         return self.check(prescription, sessions).suggestion
 
     def check(
-        self, prescription: Prescription, sessions: Iterable[SessionRecord] | pd.DataFrame
+        self, prescription: Prescription, sessions: Iterable[SessionOutcome] | pd.DataFrame
     ) -> ProgressionCheck:
         records = sessions_from_frame(sessions) if isinstance(sessions, pd.DataFrame) else list(sessions)
         relevant = sorted(
@@ -404,7 +409,7 @@ class ProgressionRule:
     def _required_rom(self, p: Prescription) -> float:
         return self.rom_fraction_of_target * p.target_rom_deg
 
-    def _check_session(self, p: Prescription, r: SessionRecord) -> SessionCheck:
+    def _check_session(self, p: Prescription, r: SessionOutcome) -> SessionCheck:
         req_reps = self._required_reps(p)
         req_rom = self._required_rom(p)
         reasons: list[str] = []
@@ -435,7 +440,7 @@ class ProgressionRule:
         )
 
 
-def sessions_from_frame(df: pd.DataFrame) -> list[SessionRecord]:
+def sessions_from_frame(df: pd.DataFrame) -> list[SessionOutcome]:
     """Session history from a DataFrame (e.g. the store's session table).
 
     Columns: drill, stage, rep_count, rom_deg (or mean_peak_hip_flexion_deg, whose magnitude is
@@ -451,7 +456,7 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionRecord]:
             f"session history is missing column(s) {', '.join(missing)}; "
             f"expected {', '.join(SESSION_COLUMNS)}"
         )
-    out: list[SessionRecord] = []
+    out: list[SessionOutcome] = []
     started = pd.to_datetime(df["started_at"])
     for i, (row, ts) in enumerate(zip(df.itertuples(index=False), started, strict=True)):
         values = {
@@ -469,7 +474,7 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionRecord]:
         side = getattr(row, "side", None)
         sid = getattr(row, "session_id", None)
         out.append(
-            SessionRecord(
+            SessionOutcome(
                 drill=row.drill,
                 stage=str(row.stage),
                 rep_count=int(row.rep_count),
@@ -483,6 +488,6 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionRecord]:
     return out
 
 
-def records_to_frame(records: Sequence[SessionRecord]) -> pd.DataFrame:
+def records_to_frame(records: Sequence[SessionOutcome]) -> pd.DataFrame:
     """The inverse of ``sessions_from_frame`` (handy for dashboards and tests)."""
     return pd.DataFrame([asdict(r) for r in records], columns=[*SESSION_COLUMNS, "side", "session_id"])

@@ -20,10 +20,10 @@ import statistics
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final, Literal
 
-from tracker.conventions import EXERCISES, Exercise, Side
 from program.catalogue import DISCLAIMER, DRILLS, SOURCE_ARTICLE
 from program.errors import RuleParameterError, ScreeningInputError
-from tracker.results import Rep, SessionAnalysis
+from tracker.conventions import EXERCISES, Exercise, Side
+from tracker.results import Rep, SessionAnalysis, json_safe
 
 RecommendationStatus = Literal["pending", "confirmed", "rejected"]
 RECOMMENDATION_STATUSES: Final[tuple[RecommendationStatus, ...]] = ("pending", "confirmed", "rejected")
@@ -176,7 +176,7 @@ class ScreeningResult:
         return replace(self, recommendations=recs)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return json_safe(
             {
                 "side": self.side,
                 "knee_raise": asdict(self.knee_raise) if self.knee_raise else None,
@@ -546,13 +546,3 @@ class ScreeningRules:
             )
         return Recommendation(drill="deep_squat", recommended=False, reasons=tuple(negative))
 
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe: NaN/inf become None (same policy as tracker.results)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj

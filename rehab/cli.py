@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from rehab.commands import analyze, demo, specs, simulate, sensors_cmd, record, serve, storage
+from rehab.commands import (
+    analyze,
+    demo,
+    record,
+    sensors_cmd,
+    serve,
+    simulate,
+    specs,
+    storage,
+)
 
 app = typer.Typer(
     name="rehab",

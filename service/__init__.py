@@ -33,11 +33,11 @@ from service.errors import (
     SetStateError,
 )
 from service.finish import SetResult, analyse_recording, recover_unfinished
+from service.ingest import IngestService
 from service.journal import JournalWriter, Manifest, find_unfinished, read_journal
 from service.link import LinkEvent, Notification, ReconnectPolicy, SensorLink
-from service.stream import IngestPipeline
 from service.recorder import SetRecorder, SetRequest
-from service.ingest import IngestService
+from service.stream import IngestPipeline
 
 __all__ = [
     "Assignment",

@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import math
 import socket
 import time
 from collections.abc import Iterator
@@ -34,25 +33,16 @@ from starlette.routing import Route
 
 from sensors.errors import SensorError
 from service.errors import SetStartError, SetStateError
-from service.recorder import SetRequest
 from service.ingest import IngestService
+from service.recorder import SetRequest
+from tracker.results import json_safe
 
 API_VERSION = 1
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 class _Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(_clean(content), default=str, separators=(",", ":")).encode()
+        return json.dumps(json_safe(content), default=str, separators=(",", ":")).encode()
 
 
 def _error(status: int, message: str) -> _Json:

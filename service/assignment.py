@@ -27,10 +27,10 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 from sensors.codec import StreamChecker
+from sensors.profiles import PROFILES, Profile, get_profile
 from service.datadir import data_dir
 from service.errors import AssignmentError, SensorNotFoundError
 from service.link import start_commands
-from sensors.profiles import PROFILES, Profile, get_profile
 from tracker.conventions import SENSOR_NAMES, SIDES
 
 ASSIGNMENT_FILE = "sensors.json"

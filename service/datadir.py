@@ -13,7 +13,9 @@ def data_dir(override: Path | str | None = None) -> Path:
     if override is not None:
         path = Path(override)
     else:
-        from store.config import default_data_dir  # one data directory for store and recordings
+        from store.config import (
+            default_data_dir,  # one data directory for store and recordings
+        )
 
         path = default_data_dir()
     path.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from bleak.backends.device import BLEDevice
 
 from sensors.ble import BackendOptions, backend_options
+from sensors.profiles import Profile, get_profile
 from service.assignment import (
     Assignment,
     AssignmentStore,
@@ -29,7 +30,6 @@ from service.errors import AssignmentError, SetStartError, SetStateError
 from service.finish import SessionStore, SetResult, recover_unfinished
 from service.link import ReconnectPolicy
 from service.recorder import SetRecorder, SetRequest
-from sensors.profiles import Profile, get_profile
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from bleak_retry_connector import (
 
 from sensors.codec import ControlCommand, control_target_uuid, encode_control
 from sensors.errors import ControlError
-from service.errors import SensorConnectError, SensorLostError, SensorSetupError
 from sensors.profiles import Profile
+from service.errors import SensorConnectError, SensorLostError, SensorSetupError
 
 logger = logging.getLogger(__name__)
 

@@ -6,46 +6,21 @@ polls: the latest angles, rep count, the last rep's metrics and recent compensat
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections import deque
 from typing import Any
 
 import numpy as np
 
-from tracker.conventions import MIN_CALIBRATION_STAND_S
+from tracker.conventions import DRILL_MOTION, MIN_CALIBRATION_STAND_S
 from tracker.live import LiveEvent, LiveTracker
+from tracker.results import json_safe
 
 #: How many recent alerts the snapshot carries.
 ALERTS_KEEP = 20
 
 
-def _num(x: Any, nd: int = 2) -> float | None:
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return round(v, nd) if math.isfinite(v) else None
-
-
-def _jsonable(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return _num(obj, 3)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    return obj
+def _num(x: float | None, nd: int = 2) -> float | None:
+    return None if x is None else json_safe(float(x), ndigits=nd)
 
 
 class LiveView:
@@ -75,7 +50,7 @@ class LiveView:
                         "rep": r.index,
                         "compensation_deg": _num(r.compensation_deg),
                         "onset_hip_deg": _num(r.compensation_onset_hip_deg),
-                        "message": _COMPENSATION_MESSAGE.get(self.exercise, "compensation"),
+                        "message": DRILL_MOTION[self.exercise].compensation_plain,
                     }
                 )
         return events
@@ -92,7 +67,7 @@ class LiveView:
             "pelvic_tilt_deg": _num(tr.pelvic_tilt_deg),
             "rep_count": self.rep_count,
             "target_reps": self.target_reps,
-            "last_rep": _jsonable(tr.last_rep) if tr.last_rep is not None else None,
+            "last_rep": json_safe(tr.last_rep, ndigits=3) if tr.last_rep is not None else None,
             "calibration": {
                 "state": tr.calibration_state,
                 "error": tr.error or None,
@@ -109,9 +84,3 @@ class LiveView:
             "threshold_deg": self.threshold_deg,
         }
 
-
-_COMPENSATION_MESSAGE = {
-    "knee_raise": "lower back rounding (posterior pelvic tilt)",
-    "deep_squat": "butt wink (pelvis tucking under at depth)",
-    "hip_extension": "lower back arching (anterior pelvic tilt)",
-}

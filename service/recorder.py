@@ -18,12 +18,18 @@ from typing import Any
 
 from bleak.backends.device import BLEDevice
 
+from sensors.profiles import Profile
 from service.errors import IngestError, SetStartError
 from service.finish import SessionStore, SetResult, analyse_recording
-from service.journal import FLUSH_INTERVAL_S, STATUS_ENDED, STATUS_FINISHED, JournalWriter, Manifest
+from service.journal import (
+    FLUSH_INTERVAL_S,
+    STATUS_ENDED,
+    STATUS_FINISHED,
+    JournalWriter,
+    Manifest,
+)
 from service.link import QueueItem, ReconnectPolicy, SensorLink
 from service.stream import IngestPipeline
-from sensors.profiles import Profile
 from tracker.conventions import (
     DEFAULT_COMPENSATION_THRESHOLD_DEG,
     SENSOR_NAMES,

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from sensors.codec import StreamChecker
+from sensors.profiles import Profile
 from service.alignment import ClockAligner
 from service.journal import JournalWriter
 from service.link import LinkEvent, Notification, QueueItem
-from sensors.profiles import Profile
 
 logger = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ import numpy as np
 from scipy import signal
 from scipy.spatial.transform import Rotation
 
-from tracker.conventions import GRAVITY_M_S2
-from simulation import _quat as Q
 from simulation._motion import Script
+from tracker import rotations as Q
+from tracker.conventions import GRAVITY_M_S2
 
 G_WORLD = np.array([0.0, -GRAVITY_M_S2, 0.0])
 HIP_HALF_WIDTH_M = 0.085

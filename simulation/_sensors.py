@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tracker.raw import SensorStream
-from simulation import _quat as Q
 from simulation._body import CleanSensor
 from simulation.config import SimulationConfig
 from simulation.truth import SensorTruth
+from tracker import rotations as Q
+from tracker.raw import SensorStream
 
 #: Indoor magnetic field in the world frame (µT): horizontal ~20, inclined downwards.
 MAG_WORLD_UT = np.array([20.0, -42.0, 4.0])

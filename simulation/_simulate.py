@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tracker.raw import RawSession
-from tracker.rawcsv import find_gaps
 from simulation import _body
-from simulation import _quat as Q
 from simulation._motion import Script, build_script, compensation_measure
 from simulation._sensors import random_misplacement, sample_sensor
 from simulation.config import SimulationConfig
 from simulation.truth import SensorTruth, Truth, TruthRep
+from tracker import rotations as Q
+from tracker.raw import RawSession
+from tracker.rawcsv import find_gaps
 
 
 @dataclass(slots=True)

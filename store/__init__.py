@@ -12,7 +12,14 @@ from store.errors import (
     StoreError,
 )
 from store.raw_files import quantize_raw
-from store.records import LoadedSession, PainReport, Prescription, ProgressionDecision, SessionRecord, User
+from store.records import (
+    LoadedSession,
+    PainReport,
+    Prescription,
+    ProgressionDecision,
+    SessionRecord,
+    User,
+)
 from store.repository import Store
 from store.tables import HISTORY_COLUMNS, ROSTER_COLUMNS
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-import numpy as np
-
-from store.models import PainReportRow, PrescriptionRow, ProgressionDecisionRow, RepRow, SessionRow, UserRow
+from store.models import (
+    PainReportRow,
+    PrescriptionRow,
+    ProgressionDecisionRow,
+    RepRow,
+    SessionRow,
+    UserRow,
+)
 from store.records import (
     PainReport,
     Prescription,
@@ -81,19 +85,6 @@ def calibration_from_json(data: Mapping[str, Any]) -> Calibration:
         quality=data["quality"],
         flags=tuple(data.get("flags", ())),
     )
-
-
-def json_safe(obj: Any) -> Any:
-    """NaN/inf → None (JSON has no NaN), tuples → lists."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return json_safe(obj.item())
-    return obj
 
 
 def rep_values(session_id: int, rep: Rep) -> dict[str, Any]:

@@ -29,12 +29,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from program.progression import SUGGESTION_STATUSES
 from tracker.conventions import EXERCISES, SIDES
 
 ROLES = ("patient", "therapist", "admin")
 SESSION_STATUSES = ("recording", "complete", "recovered")
 SESSION_SOURCES = ("recorded", "imported", "simulated")
-DECISION_STATUSES = ("suggested", "accepted", "rejected")
+#: The program owns the clinical vocabulary (program/progression.py); the store checks against it.
+DECISION_STATUSES = SUGGESTION_STATUSES
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -7,6 +7,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from program import DRILLS
+from program import Prescription as ProgramPrescription
+from program.progression import SuggestionStatus
 from tracker.raw import RawSession
 from tracker.results import SessionAnalysis, SessionSummary
 
@@ -51,6 +54,23 @@ class Prescription:
     created_by: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    def to_program(self) -> ProgramPrescription:
+        """This stored prescription in the program's terms (the catalogue's defaults fill what is unset).
+
+        The one mapping from the store's row to the clinical vocabulary (program/)."""
+        default = DRILLS[self.exercise].default  # type: ignore[index]  # exercise is checked on write
+        target = self.target_rom_deg if self.target_rom_deg is not None and math.isfinite(self.target_rom_deg) else None
+        return ProgramPrescription(
+            drill=self.exercise,  # type: ignore[arg-type]
+            stage=self.stage or default.stage,
+            target_reps=self.reps,
+            target_rom_deg=abs(target) if target else default.target_rom_deg,
+            sets=self.sets,
+            hold_s=self.hold_target_s or 0.0,
+            compensation_threshold_deg=self.compensation_threshold_deg,
+            side=self.side,  # type: ignore[arg-type]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +151,7 @@ class ProgressionDecision:
     from_stage: str | None
     to_stage: str
     reason: str
-    status: str  # "suggested" | "accepted" | "rejected"
+    status: SuggestionStatus  # program.progression.SUGGESTION_STATUSES
     suggested_by: int | None
     suggested_at: dt.datetime
     decided_by: int | None

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.conventions import GRAVITY_M_S2, Exercise, Side
+from tracker.conventions import DRILL_MOTION, GRAVITY_M_S2, Exercise, Side
 from tracker.results import Calibration, SensorCalibration
+from tracker.rotations import quat_to_matrix, rotate_vec, rz1
 
 
 class CalibrationError(ValueError):
@@ -95,11 +96,6 @@ def pelvis_axis_tilt(omega_p: np.ndarray, up_p: np.ndarray, nominal_p: np.ndarra
     return j if j @ nominal_p > 0 else -j
 
 
-def _rz(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
 def identify_axes_from_orientation(
     rot_t: np.ndarray,
     rot_p: np.ndarray,
@@ -125,7 +121,7 @@ def identify_axes_from_orientation(
     rpT = np.transpose(rot_p, (0, 2, 1))
 
     def axis_vectors(d0: float) -> np.ndarray:
-        rz = _rz(d0)
+        rz = rz1(d0)
         Q = rpT @ (rz @ A @ rz.T) @ rp0
         return np.column_stack([Q[:, 2, 1] - Q[:, 1, 2], Q[:, 0, 2] - Q[:, 2, 0], Q[:, 1, 0] - Q[:, 0, 1]])
 
@@ -171,7 +167,7 @@ def identify_axes_from_orientation(
     j_p = np.linalg.eigh(v.T @ v)[1][:, -1]
     if j_p @ nominal_p < 0:
         j_p = -j_p
-    c0 = rpT[stand_idx] @ _rz(d_best) @ rot_t[stand_idx]
+    c0 = rpT[stand_idx] @ rz1(d_best) @ rot_t[stand_idx]
     j_t = c0.T @ j_p
     if j_t @ nominal_t < 0:  # the line is identified; its sign comes from the placement convention
         j_t = -j_t
@@ -185,38 +181,6 @@ def anatomical_frame(up: np.ndarray, ml: np.ndarray) -> np.ndarray:
     z /= np.linalg.norm(z)
     x = np.cross(y, z)
     return np.column_stack([x, y, z])
-
-
-def _rotate(q_wxyz: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate one sensor-frame vector v by quaternions q (N, 4) → (N, 3)."""
-    return rotate_vec(q_wxyz, v)
-
-
-def rotate_vec(q_wxyz: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """R(q)·v for one fixed vector v and many quaternions, without building (N, 3, 3) matrices."""
-    w, x, y, z = q_wxyz[:, 0], q_wxyz[:, 1], q_wxyz[:, 2], q_wxyz[:, 3]
-    v0, v1, v2 = (float(c) for c in v)
-    # t = 2·(u × v), v' = v + w·t + u × t
-    t0 = 2.0 * (y * v2 - z * v1)
-    t1 = 2.0 * (z * v0 - x * v2)
-    t2 = 2.0 * (x * v1 - y * v0)
-    return np.column_stack([v0 + w * t0 + (y * t2 - z * t1), v1 + w * t1 + (z * t0 - x * t2), v2 + w * t2 + (x * t1 - y * t0)])
-
-
-def quat_to_matrix(q_wxyz: np.ndarray) -> np.ndarray:
-    """(N, 4) → (N, 3, 3) rotation matrices (sensor → earth)."""
-    w, x, y, z = q_wxyz[:, 0], q_wxyz[:, 1], q_wxyz[:, 2], q_wxyz[:, 3]
-    r = np.empty((len(q_wxyz), 3, 3))
-    r[:, 0, 0] = 1 - 2 * (y * y + z * z)
-    r[:, 0, 1] = 2 * (x * y - w * z)
-    r[:, 0, 2] = 2 * (x * z + w * y)
-    r[:, 1, 0] = 2 * (x * y + w * z)
-    r[:, 1, 1] = 1 - 2 * (x * x + z * z)
-    r[:, 1, 2] = 2 * (y * z - w * x)
-    r[:, 2, 0] = 2 * (x * z - w * y)
-    r[:, 2, 1] = 2 * (y * z + w * x)
-    r[:, 2, 2] = 1 - 2 * (x * x + y * y)
-    return r
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,9 +347,10 @@ class Calibrator:
                 rot_t = quat_to_matrix(data.quat_thigh[sel])
                 rot_p = quat_to_matrix(data.quat_pelvis[sel])
                 j_t, _, confidence, _ = identify_axes_from_orientation(rot_t, rot_p, 0, nom_t, nom_p, ups["pelvis"])
-                if exercise == "deep_squat":
+                method = DRILL_MOTION[exercise].pelvis_axis
+                if method == "tilt":
                     j_p = pelvis_axis_tilt(data.gyr_pelvis[idx], ups["pelvis"], nom_p)
-                elif exercise == "hip_extension":
+                elif method == "placement":
                     # ~20° of extension against up to ±8° of coupled hip rotation and abduction: the
                     # hinge cost is dominated by the non-hinge part (seen: 30° errors). The placement
                     # convention (made horizontal by gravity) bounds the error by the strap's heading.
@@ -446,7 +411,7 @@ class Calibrator:
         speed = {n: float(np.percentile(np.linalg.norm(g[v], axis=1), 95)) for n, g in (("thigh", data.gyr_thigh), ("pelvis", data.gyr_pelvis))}
         incl = {}
         for n, q in (("thigh", data.quat_thigh), ("pelvis", data.quat_pelvis)):
-            x_e = _rotate(q[v], np.array([1.0, 0.0, 0.0]))
+            x_e = rotate_vec(q[v], np.array([1.0, 0.0, 0.0]))
             a = np.degrees(np.arccos(np.clip(x_e[:, 2], -1, 1)))
             incl[n] = float(np.percentile(a, 99) - np.percentile(a, 1))
         self.motion_diagnostics_ = {"p95_speed_rad_s": speed, "inclination_range_deg": incl}

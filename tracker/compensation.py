@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.conventions import DEFAULT_COMPENSATION_THRESHOLD_DEG, Exercise, check_exercise
-
-#: Sign of the compensatory tilt direction per drill (+ anterior).
-COMPENSATION_DIRECTION: dict[str, float] = {"knee_raise": -1.0, "hip_extension": 1.0, "deep_squat": -1.0}
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    DRILL_MOTION,
+    Exercise,
+    check_exercise,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +107,19 @@ class CompensationDetector:
         if not (np.isfinite(threshold_deg) and threshold_deg > 0):
             raise ValueError(f"threshold_deg must be a positive number of degrees, got {threshold_deg!r}")
         self.threshold_deg = float(threshold_deg)
-        self.direction = COMPENSATION_DIRECTION[exercise]
+        self.direction = float(DRILL_MOTION[exercise].compensation_sign)
+        self.at_depth = DRILL_MOTION[exercise].compensation_measure == "at_depth"
 
     def measure(self, hip_deg: np.ndarray, tilt_deg: np.ndarray, i_peak: int) -> CompensationResult:
         """``hip_deg``/``tilt_deg`` cover the rep from its start (index 0) to its end."""
         if len(hip_deg) == 0:
             raise ValueError("empty rep")
         t0 = tilt_deg[0]
-        if self.exercise == "knee_raise":
-            mag = t0 - float(np.min(tilt_deg))
-        elif self.exercise == "hip_extension":
-            mag = float(np.max(tilt_deg)) - t0
-        else:
-            mag = float(np.max(tilt_deg[: i_peak + 1])) - float(tilt_deg[i_peak])
+        d = self.direction
+        if self.at_depth:  # the reversal at depth: against the direction on the way down, then back
+            mag = d * float(tilt_deg[i_peak]) - float(np.min(d * tilt_deg[: i_peak + 1]))
+        else:  # the largest change in the compensation direction from the rep's start
+            mag = float(np.max(d * (tilt_deg - t0)))
         mag = max(mag, 0.0)
         compensated = mag >= self.threshold_deg
         onset = None

@@ -21,7 +21,9 @@ posterior tilt ("lumbar rounding" in a knee raise is a negative change).
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, Literal, Mapping
 
 #: Standard gravity, m/s².
 GRAVITY_M_S2: Final = 9.80665
@@ -34,6 +36,62 @@ SIDES: Final[tuple[Side, ...]] = ("left", "right")
 
 Exercise = Literal["knee_raise", "hip_extension", "deep_squat"]
 EXERCISES: Final[tuple[Exercise, ...]] = ("knee_raise", "hip_extension", "deep_squat")
+
+@dataclass(frozen=True, slots=True)
+class DrillMotion:
+    """What the processing core knows about a drill: the one table of these facts, read by the core
+    (reps, compensation, calibration), the program (program/catalogue.py) and the dashboard."""
+
+    #: Sign of hip flexion in the drill's movement: +1 flexion drills, −1 extension (negative peaks).
+    direction: Literal[1, -1]
+    #: Excursion above the resting baseline (drill direction) that starts a rep, degrees. Flexion
+    #: drills: above the 4–12° leg wiggles people make between sets, below a 35 % partial rep.
+    #: Extension: the drill's full range is only ~20°, and fidgets go the other way (flexion).
+    enter_deg: float
+    #: Sign of the pelvic tilt change that counts as compensation (+ anterior): −1 posterior
+    #: (lumbar rounding, butt wink), +1 anterior (lumbar extension).
+    compensation_sign: Literal[1, -1]
+    #: The compensation's name, and what it looks like, in a patient's words.
+    compensation: str
+    compensation_plain: str
+    #: How the compensation is measured in a rep: the tilt change from the rep's start in the
+    #: compensation direction ("from_start"), or the reversal at depth — the largest tilt against
+    #: the compensation direction during the descent minus the tilt at the hip peak ("at_depth").
+    compensation_measure: Literal["from_start", "at_depth"]
+    #: How calibration finds the pelvis' flexion axis: Seel's hinge cost ("hinge"), the pelvis' own
+    #: dominant tilt axis ("tilt", symmetric bilateral squat), or the strap placement ("placement").
+    pelvis_axis: Literal["hinge", "tilt", "placement"]
+
+    @property
+    def compensation_tilt(self) -> Literal["posterior", "anterior"]:
+        return "posterior" if self.compensation_sign < 0 else "anterior"
+
+    @property
+    def angle_direction(self) -> Literal["flexion", "extension"]:
+        return "flexion" if self.direction > 0 else "extension"
+
+
+#: Per drill: direction, rep threshold, compensation sign and calibration method (one place).
+DRILL_MOTION: Final[Mapping[str, DrillMotion]] = MappingProxyType(
+    {
+        "knee_raise": DrillMotion(
+            direction=1, enter_deg=20.0, compensation_sign=-1, compensation="lumbar rounding",
+            compensation_plain="lower back rounding (pelvis tucking under)", compensation_measure="from_start",
+            pelvis_axis="hinge",
+        ),
+        "hip_extension": DrillMotion(
+            direction=-1, enter_deg=4.0, compensation_sign=1, compensation="lumbar extension",
+            compensation_plain="lower back arching (pelvis tipping forward)", compensation_measure="from_start",
+            pelvis_axis="placement",
+        ),
+        "deep_squat": DrillMotion(
+            direction=1, enter_deg=25.0, compensation_sign=-1, compensation="butt wink",
+            compensation_plain="pelvis tucking under at the bottom (butt wink)", compensation_measure="at_depth",
+            pelvis_axis="tilt",
+        ),
+    }
+)  # fmt: skip
+
 
 #: Quiet standing required at the start of every recording (the calibration pose), seconds.
 MIN_CALIBRATION_STAND_S: Final = 2.0

@@ -22,15 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from tracker.calibration import quat_to_matrix, rotate_vec
-
-
-def rz(angle_rad: np.ndarray) -> np.ndarray:
-    """(N,) → (N, 3, 3) rotations about earth z."""
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    r = np.zeros((len(angle_rad), 3, 3))
-    r[:, 0, 0], r[:, 0, 1], r[:, 1, 0], r[:, 1, 1], r[:, 2, 2] = c, -s, s, c, 1.0
-    return r
+from tracker.rotations import quat_to_matrix, rotate_vec
 
 
 def delta_from_axes(zt: np.ndarray, zp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import vqf
 
-from tracker.calibration import CalibrationError, CalibrationInput, Calibrator, quiet_mask
+from tracker.calibration import (
+    CalibrationError,
+    CalibrationInput,
+    Calibrator,
+    quiet_mask,
+)
 from tracker.conventions import Exercise, Side, check_exercise, check_sensor, check_side
 from tracker.joint_angles import StreamingHipAngles
 from tracker.reps import DetectedRep, RepDetector

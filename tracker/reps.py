@@ -24,12 +24,7 @@ from scipy import signal
 from scipy.ndimage import minimum_filter1d
 
 from tracker.compensation import CompensationDetector, CompensationResult
-from tracker.conventions import Exercise, check_exercise
-
-#: Default hysteresis enter level per drill, degrees above the baseline. Flexion drills: above the
-#: 4–12° leg wiggles people make between sets, below a 35 % partial rep. Extension: the drill's full
-#: range is only ~20°, and fidgets go the other way (flexion).
-DEFAULT_ENTER_DEG: dict[str, float] = {"knee_raise": 20.0, "deep_squat": 25.0, "hip_extension": 4.0}
+from tracker.conventions import DRILL_MOTION, Exercise, check_exercise
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +93,7 @@ class RepDetector:
     threshold_deg
         Compensation threshold handed to :class:`CompensationDetector`. Default 10°.
     enter_deg
-        Excursion above the baseline that starts a rep. Default per drill (DEFAULT_ENTER_DEG).
+        Excursion above the baseline that starts a rep. Default per drill (``DRILL_MOTION[exercise].enter_deg``).
     start_level_deg / end_level_deg / end_fraction
         Start: last sample within 1° of the baseline; end: back within max(3°, 10 % of the excursion).
     baseline_window_s
@@ -129,7 +124,7 @@ class RepDetector:
         lowpass_hz: float = 4.0,
     ) -> None:
         self.exercise = check_exercise(exercise)
-        enter = DEFAULT_ENTER_DEG[exercise] if enter_deg is None else enter_deg
+        enter = DRILL_MOTION[exercise].enter_deg if enter_deg is None else enter_deg
         checks = {
             "rate_hz": rate_hz, "enter_deg": enter, "start_level_deg": start_level_deg,
             "end_level_deg": end_level_deg, "baseline_window_s": baseline_window_s,
@@ -149,7 +144,7 @@ class RepDetector:
         if max_rep_s <= min_rep_s:
             raise ValueError(f"max_rep_s ({max_rep_s}) must exceed min_rep_s ({min_rep_s})")
         self.rate_hz = float(rate_hz)
-        self.direction = -1.0 if exercise == "hip_extension" else 1.0
+        self.direction = float(DRILL_MOTION[exercise].direction)
         self.enter_deg = float(enter)
         self.start_level_deg = start_level_deg
         self.end_level_deg = end_level_deg

@@ -7,9 +7,10 @@ Angles are degrees (API edge), times are seconds on the session clock. Field nam
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tracker.conventions import Exercise, Side
@@ -84,7 +85,7 @@ class SessionAnalysis:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `rehab analyze --json` object (NaN becomes null)."""
-        return _clean(
+        return json_safe(
             {
                 "exercise": self.exercise,
                 "side": self.side,
@@ -96,11 +97,24 @@ class SessionAnalysis:
         )
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+def json_safe(obj: Any, *, ndigits: int | None = None) -> Any:
+    """The one JSON cleaner: NaN/±inf → None (JSON has no NaN), numpy scalars and arrays → Python,
+    dataclasses → dicts, tuples → lists, keys → str; floats rounded to ``ndigits`` when given."""
+    if obj is None or isinstance(obj, (bool, str, int)):
+        return obj
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        if not math.isfinite(v):
+            return None
+        return round(v, ndigits) if ndigits is not None else v
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item(), ndigits=ndigits)
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist(), ndigits=ndigits)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return json_safe(asdict(obj), ndigits=ndigits)
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v, ndigits=ndigits) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_safe(v, ndigits=ndigits) for v in obj]
     return obj

@@ -209,11 +209,6 @@ def resample_quat(
     return q_out, valid, seg_out
 
 
-def resample_vec(t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray) -> np.ndarray:
-    """Linear interpolation of an (N, k) signal (used for calibration and axis identification)."""
-    return interp_rows(t_src, x, t_dst)
-
-
 def interp_rows(t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray) -> np.ndarray:
     """np.interp for every column of ``x`` at once (one search), clamped at the ends."""
     j = np.clip(np.searchsorted(t_src, t_dst, side="right"), 1, len(t_src) - 1)

@@ -10,8 +10,8 @@ import streamlit as st
 from dashboard import auth, charts, plan
 from dashboard.live_client import LiveServiceError, LiveState
 from dashboard.state import get_live_client, get_store
-from tracker.conventions import MIN_CALIBRATION_STAND_S
 from program import DRILLS
+from tracker.conventions import MIN_CALIBRATION_STAND_S
 
 #: Stand-still time the countdown asks for: the core's minimum plus a margin, seconds.
 STAND_STILL_S = MIN_CALIBRATION_STAND_S + 1.0

@@ -5,9 +5,9 @@ import streamlit as st
 
 from dashboard import auth, charts, components
 from dashboard.state import get_store
+from program import DRILLS
 from store import StoreError
 from tracker.conventions import EXERCISES, SIDES
-from program import DRILLS
 
 store = get_store()
 user = auth.require_user(store, "therapist")

@@ -17,11 +17,17 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from rehab.commands.errors import fail
@@ -38,7 +44,7 @@ def _rehab_exe() -> list[str]:
 
 
 def _seed(data_dir: Path, weeks: int) -> tuple[object, object]:
-    from rehab.demo import seed_demo_clinic
+    from rehab.clinic import seed_demo_clinic
     from store import Store
 
     store = Store(data_dir=data_dir)

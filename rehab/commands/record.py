@@ -22,7 +22,11 @@ from rich.table import Table
 
 from rehab.commands.errors import fail
 from sensors.errors import SensorError
-from tracker.conventions import DEFAULT_COMPENSATION_THRESHOLD_DEG, check_exercise, check_side
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    check_exercise,
+    check_side,
+)
 
 console = Console()
 
@@ -200,13 +204,12 @@ def register(app: typer.Typer) -> None:
         if virtual:
             if transport:
                 fail("--virtual starts its own sensors; do not also pass --transport")
-            from service.virtual_proc import start_virtual_sensors
+            from rehab.commands.sensors_cmd import simulated_sensors
 
+            proc = simulated_sensors(exercise=exercise, side=side, reps=reps or 10, seed=seed)
             try:
-                proc, transport = start_virtual_sensors(
-                    exercise=exercise, side=side, reps=reps or 10, seed=seed, rate_hz=rate
-                )
-            except (OSError, RuntimeError) as exc:
+                transport = proc.start_blocking()
+            except (OSError, RuntimeError, TimeoutError) as exc:
                 fail(f"could not start virtual sensors: {exc}")
             if request.duration_s is None:
                 # the simulated set has an end; a live tracker that never reaches the target must not
@@ -238,9 +241,7 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         finally:
             if proc is not None:
-                from service.virtual_proc import stop_virtual_sensors
-
-                stop_virtual_sensors(proc)
+                proc.stop_blocking()
         summary = result.summary_dict()
         if export_csv is not None and result.raw is not None:
             from tracker.rawcsv import write_raw_csv

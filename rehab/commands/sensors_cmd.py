@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,6 +16,18 @@ from rich.table import Table
 from rehab.commands.errors import fail
 
 console = Console()
+
+#: `rehab sensors virtual --json`: the child process `rehab record --virtual` and `rehab serve
+#: --virtual-sensors` start (a simulated drill; sensors.virtual.process.VirtualSensorProcess).
+SIMULATED_SENSORS_COMMAND: tuple[str, ...] = (sys.executable, "-m", "rehab", "sensors", "virtual", "--json")
+
+
+def simulated_sensors(*, exercise: str, side: str, reps: int, seed: int = 0, ready_timeout_s: float = 60.0) -> Any:
+    """Virtual thigh + pelvis sensors playing a simulated set, in a child process (not started)."""
+    from sensors.virtual.process import VirtualSensorProcess
+
+    args = ["--exercise", exercise, "--side", side, "--reps", str(reps), "--seed", str(seed)]
+    return VirtualSensorProcess(args, command=SIMULATED_SENSORS_COMMAND, ready_timeout_s=ready_timeout_s)
 
 
 def _virtual(
@@ -50,11 +63,13 @@ def _virtual(
         fail(f"--battery {battery} is not a percentage (0..100)")
     if reps < 1:
         fail(f"--reps {reps} must be at least 1")
+    session = None
+    if csv is None:  # simulate the drill (the radio layer only streams motion it is given)
+        from simulation import SimulationConfig, simulate
+
+        session = simulate(SimulationConfig(exercise=exercise, reps=reps, side=side, seed=seed)).raw  # type: ignore[arg-type]
     opts = RunOptions(
-        exercise=exercise,
-        reps=reps,
-        side=side,
-        seed=seed,
+        session=session,
         csv=csv,
         profile=profile,
         host=host,

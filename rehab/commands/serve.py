@@ -86,14 +86,13 @@ def register(app: typer.Typer) -> None:
         if virtual_sensors:
             if transport:
                 fail("--virtual-sensors starts its own sensors; do not also pass --transport")
-            from service.virtual_proc import start_virtual_sensors
+            from rehab.commands.sensors_cmd import simulated_sensors
 
+            # each set reconnects and the virtual sensors play the drill from its quiet stand again
+            proc = simulated_sensors(exercise=virtual_exercise, side=virtual_side, reps=virtual_reps, seed=seed)
             try:
-                # each set reconnects and the virtual sensors play the drill from its quiet stand again
-                proc, transport = start_virtual_sensors(
-                    exercise=virtual_exercise, side=virtual_side, reps=virtual_reps, seed=seed
-                )
-            except (OSError, RuntimeError) as exc:
+                transport = proc.start_blocking()
+            except (OSError, RuntimeError, TimeoutError) as exc:
                 fail(f"could not start virtual sensors: {exc}")
         try:
             asyncio.run(
@@ -106,6 +105,4 @@ def register(app: typer.Typer) -> None:
             fail(f"cannot serve on {host}:{port}: {exc}")
         finally:
             if proc is not None:
-                from service.virtual_proc import stop_virtual_sensors
-
-                stop_virtual_sensors(proc)
+                proc.stop_blocking()

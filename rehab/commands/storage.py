@@ -14,11 +14,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.engine import make_url
 
 from rehab.commands import errors
-
 
 fail = errors.fail  # escapes Rich markup itself (file names and CSV cells may contain '[')
 
@@ -133,8 +138,8 @@ def import_cmd(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Analyse and store raw-session CSV(s); a malformed file is rejected (line, reason, exit 2) and nothing is stored."""
+    from service.importing import analyse_and_store, read_for_import
     from store import StoreError
-    from store.importing import analyse_and_store, read_for_import
     from tracker.conventions import check_exercise, check_side
     from tracker.rawcsv import RawCsvError
 

@@ -21,7 +21,6 @@ from bumble.device import Advertisement, Connection, Device
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink, Transport
 
-from sensors.errors import SensorConnectionError
 from sensors.ble.transport import (
     TransportSpec,
     VirtualController,
@@ -30,6 +29,7 @@ from sensors.ble.transport import (
     parse_transport,
     random_static_address,
 )
+from sensors.errors import SensorConnectionError
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError, BleakGATTProtocolError
+from bumble import core as bumble_core
 from bumble import hci
 from bumble.att import ATT_Error
-from bumble import core as bumble_core
 from bumble.core import BaseBumbleError
 from bumble.device import Connection, Peer
 

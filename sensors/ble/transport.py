@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import os
 import random
 from typing import Final
-
-import logging
 
 from bumble import core, hci, ll
 from bumble.controller import Controller

@@ -9,9 +9,25 @@
 
 from __future__ import annotations
 
-from sensors.codec._checker import CheckedPacket, StreamChecker, StreamStats, safe_decode
-from sensors.codec._control import ControlCommand, control_target_uuid, decode_control, encode_control
-from sensors.codec._decode import DecodedPacket, DecodeResult, decode_many, decode_packet, decode_packets
+from sensors.codec._checker import (
+    CheckedPacket,
+    StreamChecker,
+    StreamStats,
+    safe_decode,
+)
+from sensors.codec._control import (
+    ControlCommand,
+    control_target_uuid,
+    decode_control,
+    encode_control,
+)
+from sensors.codec._decode import (
+    DecodedPacket,
+    DecodeResult,
+    decode_many,
+    decode_packet,
+    decode_packets,
+)
 from sensors.codec._encode import encode_packet
 from sensors.profiles import Profile, get_profile
 

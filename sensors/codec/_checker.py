@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from sensors.errors import DecodeError
-from sensors.samples import NO_TIME
-from sensors.profiles import Profile, get_profile
 from sensors.codec._decode import DecodedPacket, decode_packet
+from sensors.errors import DecodeError
+from sensors.profiles import Profile, get_profile
+from sensors.samples import NO_TIME
 
 log = logging.getLogger("sensors.codec")
 

@@ -14,7 +14,9 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from sensors.codec._layout import Layout, layout_for
 from sensors.errors import DecodeError, HeaderError, PacketLengthError, ValueRangeError
+from sensors.profiles import Profile
 from sensors.samples import (
     FLAG_CLIPPED,
     FLAG_HOST_CLOCK,
@@ -24,8 +26,6 @@ from sensors.samples import (
     ImuBatch,
     ImuSample,
 )
-from sensors.profiles import Profile
-from sensors.codec._layout import Layout, layout_for
 
 _U32 = np.int64(1 << 32)
 

@@ -10,9 +10,9 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from sensors.samples import ImuBatch, ImuSample
-from sensors.profiles import FieldSpec, Profile
 from sensors.codec._layout import Layout, layout_for
+from sensors.profiles import FieldSpec, Profile
+from sensors.samples import ImuBatch, ImuSample
 
 SamplesLike = Union[Sequence[ImuSample], ImuBatch, tuple]
 

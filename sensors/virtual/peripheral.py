@@ -24,15 +24,20 @@ from typing import Any, Final
 
 import numpy as np
 from bumble import data_types, gatt
-from bumble.core import UUID, AdvertisingData
 from bumble.att import ATT_Error, ErrorCode
+from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
+from bumble.link import LocalLink
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 from bumble.transport.common import AsyncPipeSink
-from bumble.link import LocalLink
 
-from sensors.ble.transport import VirtualController, VirtualHost, drop_le_connections, random_static_address
+from sensors.ble.transport import (
+    VirtualController,
+    VirtualHost,
+    drop_le_connections,
+    random_static_address,
+)
 from sensors.errors import ControlError
 from sensors.profiles import Profile, get_profile
 from sensors.virtual import _protocol

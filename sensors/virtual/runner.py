@@ -1,7 +1,9 @@
 """Run virtual sensors as a process: thigh + pelvis (or more) on one link, plus one controller
 exposed as HCI over TCP, so a recorder in another process reaches them with
-``tcp-client:127.0.0.1:PORT``. Entry points: ``python -m sensors.virtual`` and
-``rehab sensors virtual``; `VirtualSensorProcess` starts one from Python (tests, benchmarks).
+``tcp-client:127.0.0.1:PORT``. The motion comes from a raw-session CSV, seeded synthetic motion or a
+``RawSession`` handed in (``rehab sensors virtual`` simulates a drill: the simulator is not a radio
+concern). Entry points: ``python -m sensors.virtual`` and ``rehab sensors virtual``;
+`sensors.virtual.process.VirtualSensorProcess` starts either in a child process.
 
 The process prints one JSON line ``{"event": "ready", "transport": ..., "sensors": [...]}`` on
 stdout when it is reachable, and ``{"event": "stopped", ...}`` with per-sensor counters at exit.
@@ -16,18 +18,15 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sensors.profiles import get_profile
 from sensors.virtual.hub import VirtualSensorHub
 from sensors.virtual.peripheral import VirtualSensor, VirtualSensorConfig
 from sensors.virtual.source import MotionSource
+from tracker.raw import RawSession
 
 #: How long `VirtualSensorProcess` waits for the child's ready line.
 READY_TIMEOUT_S = 30.0
@@ -42,10 +41,6 @@ def sensor_name(profile: str, sensor: str, device_id: str) -> str:
 class RunOptions:
     """Everything `run_virtual_sensors` needs; mirrors the command-line options."""
 
-    exercise: str = "knee_raise"
-    reps: int = 10
-    side: str = "left"
-    seed: int = 0
     csv: Path | None = None
     synthetic_seed: int | None = None  # seeded synthetic swing instead of the simulator
     profile: str = "rehab_imu_v1"
@@ -58,23 +53,22 @@ class RunOptions:
     clock_drift_ppm: float = 0.0
     duration_s: float | None = None
     sent_log: Path | None = None  # write every sent notification (hex) here at exit
+    session: RawSession | None = None  # in-process motion (e.g. a simulated drill)
 
 
 def motion_sources(opts: RunOptions) -> dict[str, MotionSource]:
-    """One source per sensor: from a raw CSV, the simulator, or seeded synthetic motion."""
+    """One source per sensor: a RawSession handed in, a raw CSV, or seeded synthetic motion."""
     names = list(opts.sensors) + [f"extra{i + 1}" for i in range(opts.extra_sensors)]
     if opts.synthetic_seed is not None:
         return {n: MotionSource.synthetic(n, seed=opts.synthetic_seed + i) for i, n in enumerate(names)}
-    if opts.csv is not None:
+    if opts.session is not None:
+        session = opts.session
+    elif opts.csv is not None:
         from tracker.rawcsv import read_raw_csv
 
         session = read_raw_csv(opts.csv)
     else:
-        from simulation import SimulationConfig, simulate
-
-        session = simulate(
-            SimulationConfig(exercise=opts.exercise, reps=opts.reps, side=opts.side, seed=opts.seed)  # type: ignore[arg-type]
-        ).raw
+        raise ValueError("virtual sensors need motion: a raw-session CSV (--csv) or --synthetic-seed")
     sources = {}
     for i, n in enumerate(names):
         base = n if n in ("thigh", "pelvis") else ("thigh", "pelvis")[i % 2]
@@ -161,10 +155,6 @@ def read_sent_log(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m sensors.virtual", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--exercise", default="knee_raise")
-    ap.add_argument("--reps", type=int, default=10)
-    ap.add_argument("--side", default="left")
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--csv", type=Path, default=None, help="stream a raw-session CSV instead of simulating")
     ap.add_argument("--synthetic-seed", type=int, default=None, help="seeded synthetic motion (radio tests)")
     ap.add_argument("--profile", default="rehab_imu_v1")
@@ -181,10 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
-        exercise=args.exercise,
-        reps=args.reps,
-        side=args.side,
-        seed=args.seed,
         csv=args.csv,
         synthetic_seed=args.synthetic_seed,
         profile=args.profile,
@@ -200,84 +186,13 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = options_from_args(build_parser().parse_args(argv))
+    parser = build_parser()
+    opts = options_from_args(parser.parse_args(argv))
+    if opts.csv is None and opts.synthetic_seed is None:
+        parser.error("give the motion: --csv RAW.csv or --synthetic-seed N (`rehab sensors virtual` simulates a drill)")
 
     def emit(event: dict[str, Any]) -> None:
         print(json.dumps(event), flush=True)
 
     asyncio.run(run_virtual_sensors(opts, emit=emit))
     return 0
-
-
-class VirtualSensorProcess:
-    """``async with VirtualSensorProcess(["--synthetic-seed", "1"]) as proc: proc.transport``.
-
-    Starts ``python -m sensors.virtual --port 0 ARGS`` in a child process, waits for its ready
-    line, and on exit sends SIGTERM and waits for the ``stopped`` report (`stopped`)."""
-
-    def __init__(self, args: Sequence[str] = (), *, ready_timeout_s: float = READY_TIMEOUT_S) -> None:
-        self.args = list(args)
-        self.ready_timeout_s = ready_timeout_s
-        self.process: asyncio.subprocess.Process | None = None
-        self.ready: dict[str, Any] = {}
-        self.stopped: dict[str, Any] = {}
-
-    @property
-    def transport(self) -> str:
-        return str(self.ready["transport"])
-
-    @property
-    def sensor_names(self) -> list[str]:
-        return [s["name"] for s in self.ready["sensors"]]
-
-    async def start(self) -> None:
-        argv = [sys.executable, "-m", "sensors.virtual", "--port", "0", *self.args]
-        root = Path(__file__).resolve().parents[2]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-        self.process = await asyncio.create_subprocess_exec(
-            *argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root, env=env
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + self.ready_timeout_s
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                line = await asyncio.wait_for(self.process.stdout.readline(), max(remaining, 0.01))
-            except asyncio.TimeoutError:
-                await self.stop()
-                raise TimeoutError(f"virtual sensors ({' '.join(argv)}) not ready within {self.ready_timeout_s:.0f} s")
-            if not line:
-                err = b""
-                if self.process.stderr is not None:
-                    err = await self.process.stderr.read()
-                await self.process.wait()
-                raise RuntimeError(
-                    f"virtual sensors exited with code {self.process.returncode} before ready: "
-                    f"{err.decode(errors='replace')[-2000:]}"
-                )
-            event = json.loads(line)
-            if event.get("event") == "ready":
-                self.ready = event
-                return
-
-    async def stop(self) -> None:
-        proc, self.process = self.process, None
-        if proc is None:
-            return
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        out, _err = await asyncio.wait_for(proc.communicate(), 30)
-        for line in out.decode(errors="replace").splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                event = json.loads(line)
-                if event.get("event") == "stopped":
-                    self.stopped = event
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +11,9 @@ import pytest
 from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
-from dashboard.sample_data import Clinic, PooledSession, seed_clinic, simulated_pool
 from dashboard.launch import free_port
 from dashboard.live_client import SERVICE_URL_ENV
+from rehab.clinic import Clinic, SessionFactory, sample_clinic, seed_clinic
 from store import Store
 from store import auth as store_auth
 from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
@@ -39,18 +38,18 @@ class SeededClinic:
 
 
 @pytest.fixture(scope="session")
-def session_pool() -> list[PooledSession]:
-    return simulated_pool(seed=3, reps=5)
+def session_pool() -> SessionFactory:
+    return SessionFactory(variants=4)
 
 
 @pytest.fixture(scope="session")
-def clinic_template(tmp_path_factory: pytest.TempPathFactory, session_pool: list[PooledSession]) -> tuple[Path, Clinic]:
+def clinic_template(tmp_path_factory: pytest.TempPathFactory, session_pool: SessionFactory) -> tuple[Path, Clinic]:
     """Seeded once per test run; each test gets a private copy of the whole data directory."""
     data_dir = tmp_path_factory.mktemp("clinic-template") / "data"
     with Store(data_dir=data_dir, password_hasher=FAST_HASHER) as store:
         c = seed_clinic(
-            store, password=PASSWORD, therapists=2, patients_per_therapist=2, sessions_per_patient=5,
-            now=dt.datetime.now(dt.UTC), seed=1, pool=session_pool, with_raw=True,
+            store, sample_clinic(therapists=2, patients_per_therapist=2, sessions_per_patient=5),
+            password=PASSWORD, factory=session_pool, with_raw=True,
         )  # fmt: skip
     return data_dir, c
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from dashboard import alerts, plan, progress
-from dashboard.sample_data import seed_clinic
-from store import Store
 from program import ProgressionRule
+from rehab.clinic import sample_clinic, seed_clinic
+from store import Store
 
 from .conftest import FAST_HASHER, PASSWORD
 
@@ -55,7 +55,7 @@ def test_alert_threshold_is_a_parameter() -> None:
 def test_roster_table_and_plan_on_a_real_store(tmp_path, session_pool) -> None:
     now = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)  # a Thursday
     with Store(data_dir=tmp_path, password_hasher=FAST_HASHER) as store:
-        clinic = seed_clinic(store, password=PASSWORD, sessions_per_patient=6, now=now, pool=session_pool)
+        clinic = seed_clinic(store, sample_clinic(sessions_per_patient=6), password=PASSWORD, today=now.date(), factory=session_pool)
         tid = clinic.therapist_ids["therapist1"]
         roster = store.roster(tid, now=now)
         found = alerts.roster_alerts(roster)
@@ -78,7 +78,10 @@ def test_roster_table_and_plan_on_a_real_store(tmp_path, session_pool) -> None:
 def test_progression_suggestion_accept_moves_stage(tmp_path, session_pool) -> None:
     now = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
     with Store(data_dir=tmp_path, password_hasher=FAST_HASHER) as store:
-        clinic = seed_clinic(store, password=PASSWORD, patients_per_therapist=1, sessions_per_patient=6, now=now, pool=session_pool)
+        clinic = seed_clinic(
+            store, sample_clinic(patients_per_therapist=1, sessions_per_patient=6), password=PASSWORD, today=now.date(),
+            factory=session_pool,
+        )  # fmt: skip
         pid = clinic.patient_ids["patient1"]
         therapist = store.get_user(clinic.therapist_ids["therapist1"])
         rx = next(r for r in store.list_prescriptions(pid) if r.exercise == "knee_raise")

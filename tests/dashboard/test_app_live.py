@@ -8,6 +8,7 @@ import pytest
 
 from dashboard import auth
 from dashboard.live_client import SERVICE_URL_ENV
+from rehab.clinic import sample_clinic
 
 from .conftest import SeededClinic, sign_in, texts, vega_specs
 from .dashboard_service_double import ServiceDouble
@@ -22,7 +23,8 @@ def service(monkeypatch: pytest.MonkeyPatch):
 
 def _stored_session(clinic: SeededClinic, patient: int, session_pool) -> int:
     """What the service does when a set ends: analyse and save it to the store."""
-    analysis = session_pool[0].analysis
+    knee_raise = sample_clinic().patients[0].drills[0]  # the seeded patients' box knee raise, left
+    analysis, _raw = session_pool.session(knee_raise, 0.0, 0)
     return clinic.store.save_session(
         clinic.patient(patient), analysis, None, started_at=dt.datetime.now(dt.UTC), source="simulated"
     )

@@ -35,10 +35,10 @@ class RealService:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
 
     async def _start(self) -> None:
+        from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub
         from service.api import ApiServer
         from service.assignment import AssignmentStore
         from service.ingest import IngestService
-        from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub
         from simulation import SimulationConfig, simulate
 
         sim = simulate(SimulationConfig(exercise="knee_raise", side="left", seed=3, **QUICK_SET))

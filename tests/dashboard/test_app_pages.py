@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rehab.clinic import sample_clinic
+
 from .conftest import SeededClinic, new_app, sign_in, texts, vega_specs
 
 
@@ -165,7 +167,7 @@ def test_therapist_accepts_a_progression_suggestion(clinic: SeededClinic, sessio
     pid = clinic.patient(1)
     rx = next(r for r in clinic.store.list_prescriptions(pid) if r.exercise == "knee_raise")
     clinic.store.update_prescription(rx.id, sets=1, reps=4, target_rom_deg=40.0)
-    base = next(p.analysis for p in session_pool if p.analysis.exercise == "knee_raise")
+    base, _raw = session_pool.session(sample_clinic().patients[0].drills[0], 0.0, 0)  # a box knee raise, left
     clean = dataclasses.replace(
         base, side="left", summary=dataclasses.replace(base.summary, compensation_count=0, compensation_rate=0.0)
     )

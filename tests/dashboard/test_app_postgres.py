@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from dashboard import auth
-from dashboard.sample_data import seed_clinic
+from rehab.clinic import sample_clinic, seed_clinic
 from store import Store
 from store import auth as store_auth
 from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
@@ -31,8 +30,8 @@ def pg_clinic(postgres_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch, sess
     monkeypatch.setattr(store_auth, "DEFAULT_HASHER", FAST_HASHER)
     store = Store(url, data_dir=tmp_path / "data", password_hasher=FAST_HASHER)
     clinic = seed_clinic(
-        store, password=PASSWORD, therapists=2, patients_per_therapist=1, sessions_per_patient=4,
-        now=dt.datetime.now(dt.UTC), pool=session_pool,
+        store, sample_clinic(therapists=2, patients_per_therapist=1, sessions_per_patient=4), password=PASSWORD,
+        factory=session_pool, with_raw=False,
     )  # fmt: skip
     try:
         yield store, clinic

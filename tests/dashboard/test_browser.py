@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import launch
-from dashboard.sample_data import seed_clinic
+from rehab.clinic import sample_clinic, seed_clinic
 from store import Store
 
 from .conftest import FAST_HASHER, PASSWORD
@@ -78,8 +78,8 @@ def test_real_app_in_headless_chromium(tmp_path: Path, session_pool) -> None:
     data_dir = tmp_path / "data"
     with Store(data_dir=data_dir, password_hasher=FAST_HASHER) as store:
         clinic = seed_clinic(
-            store, password=PASSWORD, patients_per_therapist=3, sessions_per_patient=10, pool=session_pool,
-            now=dt.datetime.now(dt.UTC), seed=5,
+            store, sample_clinic(patients_per_therapist=3, sessions_per_patient=10), password=PASSWORD,
+            factory=session_pool, with_raw=False,
         )  # fmt: skip
     port = launch.free_port()
     proc = launch.start(port, data_dir=data_dir, quiet=True, timeout_s=60)

@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation.vicon import ViconDataError, evaluate_movement, heading_diagnostics, load_txt_gz
+from evaluation.vicon import (
+    ViconDataError,
+    evaluate_movement,
+    heading_diagnostics,
+    load_txt_gz,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracker.results import Calibration, Rep, SensorCalibration, SessionAnalysis, SessionSummary
+from tracker.results import (
+    Calibration,
+    Rep,
+    SensorCalibration,
+    SessionAnalysis,
+    SessionSummary,
+)
 
 
 def build_session(

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tracker.conventions import EXERCISES
 from program import DISCLAIMER, DRILLS, Prescription, UnknownDrillError, get_drill
+from tracker.conventions import EXERCISES
 
 
 def test_catalogue_has_the_three_drills_in_article_order() -> None:

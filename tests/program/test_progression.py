@@ -15,7 +15,7 @@ from program import (
     ProgressionRule,
     ProgressionSuggestion,
     RuleParameterError,
-    SessionRecord,
+    SessionOutcome,
     records_to_frame,
 )
 
@@ -31,10 +31,10 @@ def history(
     reps: int = 10,
     rom_deg: float = 95.0,
     compensation_rate: float = 0.0,
-) -> list[SessionRecord]:
+) -> list[SessionOutcome]:
     """``n`` sessions two days apart, ROM jittered upward by up to 3° (all above ``rom_deg``)."""
     return [
-        SessionRecord(
+        SessionOutcome(
             drill=drill,  # type: ignore[arg-type]
             stage=stage,
             rep_count=reps,
@@ -70,7 +70,7 @@ def test_three_good_sessions_suggest_box_to_floor(box_rx, rng) -> None:
 
 def test_one_bad_session_blocks(box_rx, rng) -> None:
     sessions = history(rng, 3)
-    bad = SessionRecord("knee_raise", "box", 10, 96.0, 0.3, sessions[1].started_at + timedelta(hours=1), "left", "bad")
+    bad = SessionOutcome("knee_raise", "box", 10, 96.0, 0.3, sessions[1].started_at + timedelta(hours=1), "left", "bad")
     check = ProgressionRule().check(box_rx, [*sessions, bad])
     assert check.suggestion is None and not check.ready
     assert "30% compensated reps (max 10%)" in check.reasons[0]
@@ -84,7 +84,7 @@ def test_one_bad_session_blocks(box_rx, rng) -> None:
 def test_short_or_shallow_session_blocks(box_rx, rng, field, value, message) -> None:
     sessions = history(rng, 3)
     last = sessions[-1]
-    sessions[-1] = SessionRecord(**{**last.to_dict(), "started_at": last.started_at, field: value})
+    sessions[-1] = SessionOutcome(**{**last.to_dict(), "started_at": last.started_at, field: value})
     check = ProgressionRule().check(box_rx, sessions)
     assert check.suggestion is None
     assert message in check.reasons[0]
@@ -101,7 +101,7 @@ def test_too_few_sessions_and_other_stages_do_not_count(box_rx, rng) -> None:
 
 
 def test_other_side_does_not_count(box_rx, rng) -> None:
-    sessions = [SessionRecord(**{**s.to_dict(), "started_at": s.started_at, "side": "right"}) for s in history(rng, 3)]
+    sessions = [SessionOutcome(**{**s.to_dict(), "started_at": s.started_at, "side": "right"}) for s in history(rng, 3)]
     assert ProgressionRule().suggest(box_rx, sessions) is None
 
 
@@ -158,7 +158,7 @@ def test_dataframe_input(box_rx, rng) -> None:
 
 def test_from_analysis(make_session) -> None:
     s = make_session("hip_extension", peaks_deg=[-16.0, -18.0, -17.0], compensation_deg=[2.0, 12.0, 3.0])
-    rec = SessionRecord.from_analysis(s, stage="standard", started_at=T0)
+    rec = SessionOutcome.from_analysis(s, stage="standard", started_at=T0)
     assert rec.rom_deg == pytest.approx(17.0)
     assert rec.rep_count == 3 and rec.compensation_rate == pytest.approx(1 / 3)
 

@@ -7,15 +7,13 @@ core (tracker.pipeline.analyze_session), which checks the whole chain sensors â†
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from program import ScreeningRules
-from tracker.results import Calibration, Rep, SessionAnalysis, SessionSummary
 from simulation import SimulatedSession, SimulationConfig, simulate
-
+from tracker.results import Calibration, Rep, SessionAnalysis, SessionSummary
 
 
 def screening_session(exercise: str, *, amplitude_deg: float, onset_deg: float | None, compensated: bool,

@@ -8,9 +8,13 @@ from typing import Any
 import pytest
 
 from sensors.ble import backend_options
-from service.assignment import assign_by_name, discover, resolve
 from sensors.profiles import Profile, get_profile
-from sensors.virtual import MotionSource, VirtualSensor, VirtualSensorConfig, VirtualSensorHub
+from sensors.virtual import (
+    VirtualSensor,
+    VirtualSensorConfig,
+    VirtualSensorHub,
+)
+from service.assignment import assign_by_name, discover, resolve
 
 #: A short, brisk set: 4 reps in ~11 s after a 2.5 s calibration stand (keeps tests fast).
 QUICK_SET = dict(

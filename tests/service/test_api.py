@@ -10,10 +10,10 @@ import urllib.request
 
 import pytest
 
+from sensors.virtual import MotionSource
 from service.api import ApiServer
 from service.assignment import AssignmentStore
 from service.ingest import IngestService
-from sensors.virtual import MotionSource
 
 from .conftest import start_pair
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sensors.virtual import MotionSource
 from service.assignment import (
     Assignment,
     AssignmentStore,
@@ -15,7 +16,6 @@ from service.assignment import (
     resolve,
 )
 from service.errors import AssignmentError, SensorNotFoundError
-from sensors.virtual import MotionSource
 from tracker.conventions import GRAVITY_M_S2
 
 from .conftest import start_pair

@@ -8,9 +8,9 @@ import asyncio
 import numpy as np
 import pytest
 
+from sensors.virtual import MotionSource
 from service.journal import read_journal
 from service.recorder import SetRecorder, SetRequest
-from sensors.virtual import MotionSource
 
 from .conftest import start_pair
 

@@ -8,13 +8,23 @@ import time
 import pytest
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
-from bleak_retry_connector import BLEAK_BACKOFF_TIME, BLEAK_DBUS_BACKOFF_TIME, BleakNotFoundError
+from bleak_retry_connector import (
+    BLEAK_BACKOFF_TIME,
+    BLEAK_DBUS_BACKOFF_TIME,
+    BleakNotFoundError,
+)
 
 from sensors.codec import decode_control
-from service.errors import SensorLostError
-from service.link import LinkEvent, Notification, ReconnectPolicy, SensorLink, start_commands
 from sensors.profiles import get_profile
 from sensors.virtual import MotionSource
+from service.errors import SensorLostError
+from service.link import (
+    LinkEvent,
+    Notification,
+    ReconnectPolicy,
+    SensorLink,
+    start_commands,
+)
 
 from .conftest import start_pair  # noqa: E402  (importlib mode: conftest is a module of this package)
 

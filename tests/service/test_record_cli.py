@@ -42,8 +42,8 @@ def _rehab(*args: str) -> list[str]:
 
 @pytest.mark.slow
 def test_record_virtual_set_is_stored_with_truthful_reps_and_peaks(tmp_path):
-    from store import Store
     from simulation import SimulationConfig, simulate
+    from store import Store
 
     data_dir = tmp_path / "data"
     patient = _patient(data_dir)

@@ -8,8 +8,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from rehab.cli import app
-from tracker.rawcsv import read_raw_csv
 from simulation import Truth
+from tracker.rawcsv import read_raw_csv
 
 runner = CliRunner()
 

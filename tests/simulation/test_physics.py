@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from tracker.conventions import GRAVITY_M_S2
 from simulation import SimulationConfig, simulate
-from simulation import _quat as Q
+from tracker import rotations as Q
+from tracker.conventions import GRAVITY_M_S2
 
 
 def _stand(stream, stand_s: float) -> np.ndarray:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.conventions import GRAVITY_M_S2
 from simulation import SimulationConfig, SimulationConfigError, Truth, simulate
-from simulation import _quat as Q
 from simulation._motion import MAX_COMPENSATION_SLOPE
+from tracker import rotations as Q
+from tracker.conventions import GRAVITY_M_S2
 
 
 def _thigh_elevation_deg(q_thigh: np.ndarray) -> np.ndarray:

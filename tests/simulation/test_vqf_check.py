@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from vqf import offlineVQF
 
-from tracker.conventions import GRAVITY_M_S2
 from simulation import SimulationConfig, simulate
-from simulation import _quat as Q
+from tracker import rotations as Q
+from tracker.conventions import GRAVITY_M_S2
 
 
 def test_vqf_on_simulated_thigh_matches_truth_elevation() -> None:

@@ -16,7 +16,13 @@ from sqlalchemy import create_engine, text
 
 from store import Store
 from tracker.raw import Gap, RawSession, SensorStream
-from tracker.results import Calibration, Rep, SensorCalibration, SessionAnalysis, SessionSummary
+from tracker.results import (
+    Calibration,
+    Rep,
+    SensorCalibration,
+    SessionAnalysis,
+    SessionSummary,
+)
 
 #: Cheap argon2 parameters so tests that create many users stay fast (production uses the defaults).
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from store import Store
-from store import raw_files as raw_files_module
 from store import convert as convert_module
-from store import repository as repository_module
+from store import raw_files as raw_files_module
+from store import sessions as sessions_module
 from store.models import RepRow, SessionRow
 
 from .conftest import FAST_HASHER, T0
@@ -42,7 +42,7 @@ def test_interrupted_write_leaves_nothing(
         raise Interrupted(where)
 
     if where == "parquet":  # dies after the raw file, while writing the angles file
-        monkeypatch.setattr(repository_module, "write_angles", boom)
+        monkeypatch.setattr(sessions_module, "write_angles", boom)
     elif where == "reps":  # dies in the middle of the database inserts
         monkeypatch.setattr(convert_module, "rep_values", boom)
     elif where == "publish":  # dies while renaming the directory into place

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from store import Store
-from store.exporting import ANGLES_COLUMNS, PATIENT_TABLES, export_patient, export_session, neutralise
+from store.exporting import (
+    ANGLES_COLUMNS,
+    PATIENT_TABLES,
+    export_patient,
+    export_session,
+    neutralise,
+)
 from tracker.rawcsv import read_raw_csv
 from tracker.results import Rep
 

@@ -34,3 +34,26 @@ def test_downgrade_and_reupgrade(db_url: str, data_dir) -> None:  # type: ignore
     s = Store(db_url, data_dir=data_dir, password_hasher=FAST_HASHER)  # Store upgrades on open
     assert s.create_user("again", "long-enough-pw", role="admin").id >= 1
     s.close()
+
+
+def test_0002_renames_suggested_to_pending_and_back(db_url: str, data_dir) -> None:  # type: ignore[no-untyped-def]
+    """A suggestion stored before 0002 ('suggested') reads as the program's 'pending' afterwards."""
+    from sqlalchemy import text
+
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, username, display_name, role, password_hash, active, created_at) "
+                          "VALUES (1, 'p', 'P', 'patient', 'x', true, CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO prescriptions (id, patient_id, exercise, side, sets, reps, sessions_per_week, "
+                          "compensation_threshold_deg, active, created_at, updated_at) VALUES "
+                          "(1, 1, 'knee_raise', 'left', 1, 10, 3, 10.0, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO progression_decisions (patient_id, prescription_id, to_stage, reason, status, "
+                          "suggested_at) VALUES (1, 1, 'floor', '', 'suggested', CURRENT_TIMESTAMP)"))
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM progression_decisions")).scalar_one() == "pending"
+    db.downgrade(engine, "0001")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM progression_decisions")).scalar_one() == "suggested"
+    engine.dispose()

@@ -125,7 +125,7 @@ def test_progression_decisions(store: Store, clinic: dict) -> None:
     pid, tid = clinic["alice"].id, clinic["therapist"].id
     rx = store.add_prescription(pid, "knee_raise", "right", sets=3, reps=10, stage="box")
     d = store.suggest_progression(rx.id, "floor", reason="3 sessions at target")
-    assert (d.status, d.from_stage, d.to_stage, d.suggested_by) == ("suggested", "box", "floor", None)
+    assert (d.status, d.from_stage, d.to_stage, d.suggested_by) == ("pending", "box", "floor", None)
     done = store.decide_progression(d.id, accept=True, decided_by=tid)
     assert done.status == "accepted" and done.decided_by == tid and done.decided_at is not None
     assert store.get_prescription(rx.id).stage == "floor"

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from store import AccessDeniedError, DuplicateError, InvalidValueError, NotFoundError, Store
+from store import (
+    AccessDeniedError,
+    DuplicateError,
+    InvalidValueError,
+    NotFoundError,
+    Store,
+)
 from store.auth import hash_password, needs_rehash, verify_password
 
 from .conftest import FAST_HASHER

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import simulation
 from evaluation.simulated import SimulationReport, evaluate_against_truth
 from tracker.pipeline import analyze_session
-
-import simulation
 
 CASES = [
     (ex, side, seed)

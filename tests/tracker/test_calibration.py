@@ -7,11 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+import simulation
 from tracker.calibration import CalibrationError
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession, SensorStream
-
-import simulation
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from rehab.cli import app
-
 import simulation
+from rehab.cli import app
 from tracker import rawcsv
 
 REP_KEYS = {

@@ -7,11 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+import simulation
 from tracker.live import LiveTracker, feed_session
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession
-
-import simulation
 
 
 @pytest.mark.parametrize(("exercise", "side", "seed"), [("knee_raise", "left", 11), ("deep_squat", "right", 12)])

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulation import SimulationConfig, simulate
 from tracker.raw import RawSession, SensorStream
 from tracker.rawcsv import (
     RawCsvError,
@@ -17,7 +18,6 @@ from tracker.rawcsv import (
     read_raw_csv,
     write_raw_csv,
 )
-from simulation import SimulationConfig, simulate
 
 HEADER = "t,sensor,ax,ay,az,gx,gy,gz"
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from tracker.calibration import anatomical_frame, nominal_ml_axis, quat_to_matrix
+from tracker.calibration import anatomical_frame, nominal_ml_axis
 from tracker.compensation import CompensationDetector, hinge_onset
-from tracker.joint_angles import hip_flexion_rad, pelvic_tilt_rad, rz, smooth_delta
+from tracker.joint_angles import hip_flexion_rad, pelvic_tilt_rad, smooth_delta
 from tracker.reps import Biquad, RepDetector, assign_sets, label_partials
+from tracker.rotations import quat_to_matrix, rz
 from tracker.timebase import native_grid, resample_quat
 
 
@@ -181,7 +182,7 @@ def test_assign_sets_splits_on_long_rest() -> None:
 
 
 def test_rotate_vec_matches_matrices() -> None:
-    from tracker.calibration import rotate_vec
+    from tracker.rotations import rotate_vec
 
     rng = np.random.default_rng(3)
     q = rng.normal(size=(50, 4))

@@ -13,7 +13,12 @@ from bleak import BleakClient, BleakScanner
 from sensors.ble import NotificationCollector, backend_options
 from sensors.codec import ControlCommand, encode_control
 from sensors.profiles import Profile, get_profile
-from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub, sensor_name
+from sensors.virtual import (
+    MotionSource,
+    VirtualSensorConfig,
+    VirtualSensorHub,
+    sensor_name,
+)
 
 PROFILE: Profile = get_profile("rehab_imu_v1")
 SENSORS = ("thigh", "pelvis")

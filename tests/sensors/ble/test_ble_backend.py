@@ -11,12 +11,23 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
-from sensors.ble import TRANSPORT_ENV_VAR, BumbleClient, BumbleScanner, backend_options, parse_transport
-from sensors.codec import ControlCommand, decode_packets, encode_control
+from sensors.ble import (
+    TRANSPORT_ENV_VAR,
+    BumbleClient,
+    BumbleScanner,
+    backend_options,
+    parse_transport,
+)
 from sensors.ble.central import CONNECT_CANCEL_GRACE_S
+from sensors.codec import ControlCommand, decode_packets, encode_control
 from sensors.errors import SensorConnectionError
 from sensors.profiles import get_profile
-from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub, sensor_name
+from sensors.virtual import (
+    MotionSource,
+    VirtualSensorConfig,
+    VirtualSensorHub,
+    sensor_name,
+)
 from sensors.virtual.hci_server import HciTcpServer
 
 CCCD_UUID = "00002902-0000-1000-8000-00805f9b34fb"

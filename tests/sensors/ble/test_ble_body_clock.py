@@ -11,8 +11,16 @@ import numpy as np
 import pytest
 
 from sensors.codec import ControlCommand, encode_control
-from sensors.virtual import BodyClock, MotionSource, SensorClock, SentPacket, VirtualSensor, VirtualSensorConfig
-from sensors.virtual import VirtualSensorHub, sensor_name
+from sensors.virtual import (
+    BodyClock,
+    MotionSource,
+    SensorClock,
+    SentPacket,
+    VirtualSensor,
+    VirtualSensorConfig,
+    VirtualSensorHub,
+    sensor_name,
+)
 
 #: Upper bound on how late a packet leaves after its last sample was due (loaded 2-core machine).
 MAX_SEND_LAG_S = 0.5

@@ -9,9 +9,14 @@ import numpy as np
 import pytest
 
 from sensors.codec import decode_packets
-from sensors.virtual import MotionSource, VirtualSensorConfig, VirtualSensorHub, sensor_name
-from tracker.rawcsv import read_raw_csv, write_raw_csv
+from sensors.virtual import (
+    MotionSource,
+    VirtualSensorConfig,
+    VirtualSensorHub,
+    sensor_name,
+)
 from simulation import SimulationConfig, simulate
+from tracker.rawcsv import read_raw_csv, write_raw_csv
 
 
 @pytest.fixture(scope="module")

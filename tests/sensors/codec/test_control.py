@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sensors.codec import ControlCommand, control_target_uuid, decode_control, encode_control
+from sensors.codec import (
+    ControlCommand,
+    control_target_uuid,
+    decode_control,
+    encode_control,
+)
 from sensors.errors import ControlError
 from sensors.profiles import get_profile
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from sensors.codec import decode_many, decode_packet, decode_packets, encode_packet
 from sensors.errors import DecodeError
-from sensors.samples import ImuSample
 from sensors.profiles import PROFILES, get_profile
+from sensors.samples import ImuSample
 from tracker.conventions import GRAVITY_M_S2
 
 REHAB = get_profile("rehab_imu_v1")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import sensors.errors as errors
 from sensors.codec import decode_many, decode_packet, decode_packets
-from pathlib import Path
-
-from sensors.profiles import PROFILES, SPEC_DIR
+from sensors.profiles import PROFILES
 
 FIRMWARE_SPECS = Path(__file__).resolve().parents[3] / "firmware_specs"  # the documents for firmware engineers
 

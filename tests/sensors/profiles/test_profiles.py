@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
 
 from sensors.profiles import PROFILES, SPEC_DIR, get_profile, profile_for_service_uuid
 

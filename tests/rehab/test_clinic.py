@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.launch import free_port
-from rehab.demo import PATIENTS, THERAPIST, seed_demo_clinic
+from rehab.clinic import DEMO_PATIENTS as PATIENTS
+from rehab.clinic import THERAPIST, seed_demo_clinic
 from store import Store
 
 TODAY = dt.date(2026, 11, 26)
@@ -46,7 +47,7 @@ def test_alex_is_suggested_the_floor_stage(tmp_path: Path) -> None:
     store = Store(data_dir=tmp_path)
     seed_demo_clinic(store, weeks=2, today=TODAY)
     alex = store.get_user_by_username("alex.demo")
-    decisions = store.list_progression_decisions(alex.id, status="suggested")
+    decisions = store.list_progression_decisions(alex.id, status="pending")
     assert [(d.from_stage, d.to_stage) for d in decisions] == [("box", "floor")]
     sam = store.get_user_by_username("sam.demo")
     assert store.list_progression_decisions(sam.id) == []

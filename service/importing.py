@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 from store.raw_files import quantize_raw
 from store.repository import Store
-from tracker.conventions import DEFAULT_COMPENSATION_THRESHOLD_DEG, check_exercise, check_side
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    check_exercise,
+    check_side,
+)
 from tracker.raw import RawSession
 from tracker.rawcsv import read_raw_csv
 from tracker.results import SessionAnalysis
-
-
-@dataclass(frozen=True, slots=True)
-class ImportedSession:
-    session_id: int
-    path: Path
-    analysis: SessionAnalysis
 
 
 def read_for_import(path: Path) -> RawSession:
@@ -83,28 +79,3 @@ def analyse_and_store(
         sensors=sensors_info(raw, source_name),
     )
     return session_id, analysis
-
-
-def import_raw_csv(
-    store: Store,
-    path: Path,
-    *,
-    patient_id: int,
-    exercise: str,
-    side: str,
-    started_at: dt.datetime | None = None,
-    threshold_deg: float | None = None,
-) -> ImportedSession:
-    """Validate, analyse and store one raw-session CSV; on any error nothing is stored."""
-    raw = read_for_import(path)
-    session_id, analysis = analyse_and_store(
-        store,
-        raw,
-        patient_id=patient_id,
-        exercise=exercise,
-        side=side,
-        started_at=started_at or dt.datetime.now(dt.UTC),
-        source_name=path.name,
-        threshold_deg=threshold_deg,
-    )
-    return ImportedSession(session_id=session_id, path=path, analysis=analysis)

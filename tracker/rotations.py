@@ -1,7 +1,9 @@
-"""Vectorised unit quaternions, scalar first (w, x, y, z): the hot loops of the simulator.
+"""Rotations, the one set of helpers: unit quaternions scalar first (w, x, y, z), as VQF writes them.
 
+A quaternion q rotates vectors of its own frame into the reference frame (sensor → earth for VQF,
+segment → world in the simulator); q ⊗ p composes like rotation matrices: R(q ⊗ p) = R(q)·R(p).
 scipy's Rotation is the reference (tests compare against it); these plain-numpy versions are ~10×
-faster on the 10⁵-sample internal grid. q ⊗ p composes like rotation matrices: R(q ⊗ p) = R(q)·R(p).
+faster on long series (the simulator's 10⁵-sample grid, every sample of a session).
 """
 
 from __future__ import annotations
@@ -91,3 +93,43 @@ def interpolate(t_grid: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
     frac = (t - t_grid[k]) / (t_grid[k + 1] - t_grid[k])
     rel = mul(conj(q[k]), q[k + 1])
     return mul(q[k], exp(log(rel) * frac[:, None]))
+
+
+def rotate_vec(q_wxyz: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """R(q)·v for one fixed vector v and many quaternions, without building (N, 3, 3) matrices."""
+    w, x, y, z = q_wxyz[:, 0], q_wxyz[:, 1], q_wxyz[:, 2], q_wxyz[:, 3]
+    v0, v1, v2 = (float(c) for c in v)
+    # t = 2·(u × v), v' = v + w·t + u × t
+    t0 = 2.0 * (y * v2 - z * v1)
+    t1 = 2.0 * (z * v0 - x * v2)
+    t2 = 2.0 * (x * v1 - y * v0)
+    return np.column_stack([v0 + w * t0 + (y * t2 - z * t1), v1 + w * t1 + (z * t0 - x * t2), v2 + w * t2 + (x * t1 - y * t0)])
+
+
+def quat_to_matrix(q_wxyz: np.ndarray) -> np.ndarray:
+    """(N, 4) → (N, 3, 3) rotation matrices (sensor → earth)."""
+    w, x, y, z = q_wxyz[:, 0], q_wxyz[:, 1], q_wxyz[:, 2], q_wxyz[:, 3]
+    r = np.empty((len(q_wxyz), 3, 3))
+    r[:, 0, 0] = 1 - 2 * (y * y + z * z)
+    r[:, 0, 1] = 2 * (x * y - w * z)
+    r[:, 0, 2] = 2 * (x * z + w * y)
+    r[:, 1, 0] = 2 * (x * y + w * z)
+    r[:, 1, 1] = 1 - 2 * (x * x + z * z)
+    r[:, 1, 2] = 2 * (y * z - w * x)
+    r[:, 2, 0] = 2 * (x * z - w * y)
+    r[:, 2, 1] = 2 * (y * z + w * x)
+    r[:, 2, 2] = 1 - 2 * (x * x + y * y)
+    return r
+
+
+def rz(angle_rad: np.ndarray) -> np.ndarray:
+    """(N,) → (N, 3, 3) rotations about earth z."""
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    r = np.zeros((len(angle_rad), 3, 3))
+    r[:, 0, 0], r[:, 0, 1], r[:, 1, 0], r[:, 1, 1], r[:, 2, 2] = c, -s, s, c, 1.0
+    return r
+
+
+def rz1(a: float) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])

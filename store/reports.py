@@ -1,0 +1,110 @@
+"""Tables for the dashboard: a patient's reps and history, a therapist's roster."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from store import convert, tables
+from store._base import (
+    StoreBase,
+    _require_aware,
+)
+from store.models import (
+    PainReportRow,
+    PrescriptionRow,
+    RepRow,
+    SessionRow,
+    UserRow,
+    utcnow,
+)
+
+
+class ReportsMixin(StoreBase):
+    """Read-only tables (one query each) the dashboard plots and lists."""
+
+    def patient_reps(self, patient_id: int) -> pd.DataFrame:
+        """Every rep of every session of a patient: ``session_id`` + the Rep fields (tidy, one row per rep)."""
+        rep_cols = [getattr(RepRow, "rep_index").label("index"), *(getattr(RepRow, n) for n in convert.REP_FIELDS[1:])]
+        stmt = (
+            select(RepRow.session_id, *rep_cols)
+            .join(SessionRow, SessionRow.id == RepRow.session_id)
+            .where(SessionRow.patient_id == patient_id)
+            .order_by(SessionRow.started_at, SessionRow.id, RepRow.rep_index)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        df = pd.DataFrame.from_records([tuple(r) for r in rows], columns=["session_id", *convert.REP_FIELDS])
+        for c in [*convert.REP_FLOATS, "compensation_onset_hip_deg"]:
+            df[c] = pd.to_numeric(df[c]).astype("float64")
+        for c in ("session_id", "index", "set_index"):
+            df[c] = df[c].astype("int64")
+        for c in ("partial", "compensation"):
+            df[c] = df[c].astype(bool)
+        return df
+
+    def patient_history(self, patient_id: int) -> pd.DataFrame:
+        """One row per session (oldest first) with summary, prescription snapshot and pain."""
+        cols = [
+            SessionRow.id.label("session_id"),
+            *(getattr(SessionRow, c) for c in tables.HISTORY_COLUMNS[1:-3]),
+            PainReportRow.pain_before,
+            PainReportRow.pain_after,
+            PainReportRow.note.label("pain_note"),
+        ]
+        stmt = (
+            select(*cols)
+            .outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id)
+            .where(SessionRow.patient_id == patient_id)
+            .order_by(SessionRow.started_at, SessionRow.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return tables.history_frame(rows)
+
+    def roster(self, therapist_id: int, *, now: dt.datetime | None = None) -> pd.DataFrame:
+        """One row per patient of ``therapist_id``; see ``tables.ROSTER_COLUMNS`` and docs/store.md."""
+        now = _require_aware("now", now) if now is not None else utcnow()
+        week_start = (now - dt.timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        window_start = min(week_start, now - dt.timedelta(days=14))
+        with self.engine.connect() as conn:
+            patients = conn.execute(
+                select(UserRow.id, UserRow.username, UserRow.display_name)
+                .where(UserRow.therapist_id == therapist_id, UserRow.role == "patient", UserRow.active.is_(True))
+                .order_by(UserRow.display_name, UserRow.id)
+            ).all()
+            ids = [p.id for p in patients]
+            if not ids:
+                return pd.DataFrame(columns=tables.ROSTER_COLUMNS)
+            base = select(
+                SessionRow.patient_id, SessionRow.exercise, SessionRow.side, SessionRow.started_at,
+                SessionRow.rep_count, SessionRow.compensation_count, SessionRow.rom_deg,
+                PainReportRow.pain_before, PainReportRow.pain_after,
+            ).outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id).where(
+                SessionRow.patient_id.in_(ids), SessionRow.status != "recording", SessionRow.started_at <= now
+            )  # fmt: skip
+            recent = conn.execute(base.where(SessionRow.started_at >= window_start)).all()
+            ranked = (
+                select(
+                    SessionRow.id,
+                    func.row_number()
+                    .over(partition_by=SessionRow.patient_id, order_by=(SessionRow.started_at.desc(), SessionRow.id.desc()))
+                    .label("rn"),
+                )
+                .where(SessionRow.patient_id.in_(ids), SessionRow.status != "recording", SessionRow.started_at <= now)
+                .subquery()
+            )
+            latest = conn.execute(
+                base.add_columns(SessionRow.id)
+                .join(ranked, ranked.c.id == SessionRow.id)
+                .where(ranked.c.rn == 1)
+            ).all()
+            prescriptions = conn.execute(
+                select(
+                    PrescriptionRow.patient_id, PrescriptionRow.exercise, PrescriptionRow.side,
+                    PrescriptionRow.sessions_per_week, PrescriptionRow.target_rom_deg, PrescriptionRow.id,
+                ).where(PrescriptionRow.patient_id.in_(ids), PrescriptionRow.active.is_(True))
+            ).all()  # fmt: skip
+        return tables.roster_frame(patients, recent, latest, prescriptions, now=now, week_start=week_start)

@@ -1,0 +1,323 @@
+"""Sessions and their files: rows and Parquet written atomically, loaded, deleted, orphans cleaned."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session as OrmSession
+
+from store import convert
+from store._base import (
+    ORPHAN_GRACE_S,
+    StoreBase,
+    _check_choice,
+    _require_aware,
+)
+from store.errors import (
+    InvalidValueError,
+    NotFoundError,
+)
+from store.models import (
+    SESSION_SOURCES,
+    PrescriptionRow,
+    RepRow,
+    SessionRow,
+    utcnow,
+)
+from store.raw_files import (
+    ANGLES_FILE_NAME,
+    RAW_FILE_NAME,
+    SessionFiles,
+    read_angles,
+    read_raw,
+    write_angles,
+    write_raw,
+)
+from store.records import (
+    LoadedSession,
+    SessionRecord,
+    none_if_nan,
+)
+from tracker.conventions import (
+    DEFAULT_COMPENSATION_THRESHOLD_DEG,
+    check_exercise,
+    check_side,
+)
+from tracker.raw import RawSession
+from tracker.results import Rep, SessionAnalysis, json_safe
+
+
+class SessionsMixin(StoreBase):
+    """Save, begin/finish, list, load and delete recorded sessions."""
+
+    def save_session(
+        self,
+        patient_id: int,
+        analysis: SessionAnalysis,
+        raw: RawSession | None,
+        *,
+        started_at: dt.datetime,
+        source: str = "recorded",
+        sensors: Mapping[str, Any] | None = None,
+        ended_at: dt.datetime | None = None,
+        status: str = "complete",
+        prescription_id: int | None = None,
+    ) -> int:
+        """Store a session's rows and its Parquet files atomically; return the new session id.
+
+        ``raw`` is snapped to the storage grid (see store.raw_files); analyse
+        ``quantize_raw(raw)`` first if the stored raw must reproduce the analysis bit for bit.
+        """
+        _check_choice("source", source, SESSION_SOURCES)
+        _check_choice("status", status, ("complete", "recovered"))
+        check_exercise(analysis.exercise)
+        check_side(analysis.side)
+        started_at = _require_aware("started_at", started_at)
+
+        def rows(s: OrmSession) -> SessionRow:
+            self._patient_row(s, patient_id)
+            rx = self._prescription_for(s, patient_id, analysis.exercise, analysis.side, prescription_id)
+            row = SessionRow(
+                patient_id=patient_id,
+                exercise=analysis.exercise,
+                side=analysis.side,
+                started_at=started_at,
+                source=source,
+                sensors=json_safe(dict(sensors or {})),
+                created_at=utcnow(),
+            )
+            _snapshot_prescription(row, rx)
+            s.add(row)
+            return row
+
+        return self._write_analysis(rows, analysis, raw, status=status, ended_at=ended_at)
+
+    def begin_session(
+        self,
+        patient_id: int,
+        exercise: str,
+        side: str,
+        *,
+        started_at: dt.datetime,
+        source: str = "recorded",
+        sensors: Mapping[str, Any] | None = None,
+        threshold_deg: float = DEFAULT_COMPENSATION_THRESHOLD_DEG,
+        prescription_id: int | None = None,
+    ) -> int:
+        """Register a session being recorded (status ``recording``, no files yet); finish it later.
+
+        A row still ``recording`` after a crash is the recorder's cue to recover the set
+        (``finish_session(..., status="recovered")``) or delete it."""
+        _check_choice("source", source, SESSION_SOURCES)
+        check_exercise(exercise)
+        check_side(side)
+        started_at = _require_aware("started_at", started_at)
+        with self._tx() as s:
+            self._patient_row(s, patient_id)
+            rx = self._prescription_for(s, patient_id, exercise, side, prescription_id)
+            row = SessionRow(
+                patient_id=patient_id,
+                exercise=exercise,
+                side=side,
+                started_at=started_at,
+                status="recording",
+                source=source,
+                sensors=json_safe(dict(sensors or {})),
+                calibration={},
+                threshold_deg=float(threshold_deg),
+                rep_count=0,
+                full_rep_count=0,
+                partial_rep_count=0,
+                compensation_count=0,
+                set_count=0,
+                created_at=utcnow(),
+            )
+            _snapshot_prescription(row, rx)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def finish_session(
+        self,
+        session_id: int,
+        analysis: SessionAnalysis,
+        raw: RawSession | None,
+        *,
+        status: str = "complete",
+        ended_at: dt.datetime | None = None,
+        sensors: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Attach the analysis and files to a ``recording`` session, atomically (like save_session)."""
+        _check_choice("status", status, ("complete", "recovered"))
+
+        def rows(s: OrmSession) -> SessionRow:
+            row = s.get(SessionRow, session_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError("session", session_id)
+            if row.status != "recording":
+                raise InvalidValueError(f"session {session_id} is {row.status}, not recording")
+            if (row.exercise, row.side) != (analysis.exercise, analysis.side):
+                raise InvalidValueError(
+                    f"session {session_id} is {row.exercise}/{row.side}, analysis is {analysis.exercise}/{analysis.side}"
+                )
+            if sensors is not None:
+                row.sensors = json_safe(dict(sensors))
+            return row
+
+        self._write_analysis(rows, analysis, raw, status=status, ended_at=ended_at)
+
+    def _write_analysis(
+        self,
+        make_row: Callable[[OrmSession], SessionRow],
+        analysis: SessionAnalysis,
+        raw: RawSession | None,
+        *,
+        status: str,
+        ended_at: dt.datetime | None,
+    ) -> int:
+        """Stage files → rows → rename into place → commit; on any failure remove the files."""
+        key = uuid.uuid4().hex
+        staged = self.files.stage(key)
+        try:
+            if raw is not None:
+                write_raw(raw, staged / RAW_FILE_NAME)
+            write_angles(analysis.angles, staged / ANGLES_FILE_NAME)
+            with self._tx() as s:
+                row = make_row(s)
+                summary = analysis.summary
+                if ended_at is not None:
+                    row.ended_at = _require_aware("ended_at", ended_at)
+                elif math.isfinite(summary.duration_s):
+                    row.ended_at = row.started_at + dt.timedelta(seconds=summary.duration_s)
+                row.status = status
+                row.calibration = json_safe(asdict(analysis.calibration))
+                row.calibration_quality = analysis.calibration.quality
+                row.threshold_deg = float(analysis.threshold_deg)
+                for k in convert.SUMMARY_INTS:
+                    setattr(row, k, int(getattr(summary, k)))
+                for k in convert.SUMMARY_FLOATS:
+                    setattr(row, k, none_if_nan(getattr(summary, k)))
+                row.raw_path = self.files.relative(key, RAW_FILE_NAME) if raw is not None else None
+                row.angles_path = self.files.relative(key, ANGLES_FILE_NAME)
+                s.flush()
+                if analysis.reps:
+                    s.execute(insert(RepRow), [convert.rep_values(row.id, r) for r in analysis.reps])
+                self.files.publish(key)
+                session_id = row.id
+        except BaseException:
+            self.files.discard(key)
+            raise
+        return session_id
+
+    @staticmethod
+    def _prescription_for(
+        s: OrmSession, patient_id: int, exercise: str, side: str, prescription_id: int | None
+    ) -> PrescriptionRow | None:
+        if prescription_id is not None:
+            rx = s.get(PrescriptionRow, prescription_id)
+            if rx is None or rx.patient_id != patient_id:
+                raise NotFoundError("prescription of this patient", prescription_id)
+            return rx
+        return s.scalars(
+            select(PrescriptionRow)
+            .where(
+                PrescriptionRow.patient_id == patient_id,
+                PrescriptionRow.exercise == exercise,
+                PrescriptionRow.side == side,
+                PrescriptionRow.active.is_(True),
+            )
+            .order_by(PrescriptionRow.id.desc())
+            .limit(1)
+        ).first()
+
+    def get_session(self, session_id: int) -> SessionRecord:
+        with self._read() as s:
+            row = s.get(SessionRow, session_id)
+            if row is None:
+                raise NotFoundError("session", session_id)
+            return convert.session(row)
+
+    def list_sessions(
+        self, patient_id: int, *, exercise: str | None = None, limit: int | None = None
+    ) -> list[SessionRecord]:
+        """Newest first."""
+        stmt = (
+            select(SessionRow)
+            .where(SessionRow.patient_id == patient_id)
+            .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+        )
+        if exercise is not None:
+            stmt = stmt.where(SessionRow.exercise == check_exercise(exercise))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._read() as s:
+            return [convert.session(r) for r in s.scalars(stmt)]
+
+    def load_reps(self, session_id: int) -> list[Rep]:
+        with self._read() as s:
+            rows = s.scalars(select(RepRow).where(RepRow.session_id == session_id).order_by(RepRow.rep_index))
+            return [convert.rep_from_row(r) for r in rows]
+
+    def load_raw(self, session_id: int) -> RawSession:
+        record = self.get_session(session_id)
+        if record.raw_path is None:
+            raise NotFoundError("raw samples of session", session_id)
+        return read_raw(self.files.absolute(record.raw_path))
+
+    def load_session(self, session_id: int, *, with_raw: bool = True) -> LoadedSession:
+        record = self.get_session(session_id)
+        if record.status == "recording":
+            raise InvalidValueError(f"session {session_id} is still recording; it has no analysis yet")
+        angles = (
+            read_angles(self.files.absolute(record.angles_path))
+            if record.angles_path
+            else pd.DataFrame(columns=["t", "hip_flexion_deg", "pelvic_tilt_deg", "valid"])
+        )
+        analysis = SessionAnalysis(
+            exercise=record.exercise,  # type: ignore[arg-type]
+            side=record.side,  # type: ignore[arg-type]
+            calibration=convert.calibration_from_json(record.calibration),
+            summary=record.summary(),
+            reps=self.load_reps(session_id),
+            angles=angles,
+            threshold_deg=record.threshold_deg,
+        )
+        raw = read_raw(self.files.absolute(record.raw_path)) if with_raw and record.raw_path else None
+        return LoadedSession(record=record, analysis=analysis, raw=raw)
+
+    def delete_session(self, session_id: int) -> None:
+        """Delete the rows (reps and pain cascade) and then the session's files."""
+        with self._tx() as s:
+            row = s.get(SessionRow, session_id)
+            if row is None:
+                raise NotFoundError("session", session_id)
+            paths = [p for p in (row.raw_path, row.angles_path) if p]
+            s.delete(row)
+        for key in {SessionFiles.key_of(p) for p in paths}:
+            self.files.discard(key)
+
+    def clean_orphans(self, *, older_than_s: float = ORPHAN_GRACE_S) -> list[Path]:
+        """Remove staged or unreferenced session directories older than ``older_than_s``."""
+        with self._read() as s:
+            paths = s.execute(select(SessionRow.raw_path, SessionRow.angles_path)).all()
+        known = {SessionFiles.key_of(p) for pair in paths for p in pair if p}
+        orphans = self.files.orphans(known, older_than_s=older_than_s)
+        self.files.remove(orphans)
+        return orphans
+
+
+def _snapshot_prescription(row: SessionRow, rx: PrescriptionRow | None) -> None:
+    """Targets change later; a session keeps the ones that applied when it was done."""
+    row.prescription_id = rx.id if rx else None
+    row.stage = rx.stage if rx else None
+    row.target_rom_deg = rx.target_rom_deg if rx else None
+    row.prescribed_sets = rx.sets if rx else None
+    row.prescribed_reps = rx.reps if rx else None
