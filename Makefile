@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +16,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/rehab demo
 
-## Set up (venv, system packages for browser + PostgreSQL tests) and run the whole test suite.
-test: $(STAMP)
+## Set up (venv, system packages for browser + PostgreSQL tests), lint, type-check and run the whole test suite.
+test: $(STAMP) lint
 	@scripts/ensure-system-packages
-	scripts/with-postgres $(BIN)/python -m pytest
+	scripts/with-postgres $(BIN)/python -m pytest -n auto
+
+## ruff (lint + import order) and mypy (strict on the processing core and the packet codec).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## Speed and memory figures (on demand, not part of `make test`; the ingest one records 10 minutes).
 bench: $(STAMP)

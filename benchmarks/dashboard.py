@@ -22,13 +22,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from argon2 import PasswordHasher  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from argon2 import PasswordHasher
+from streamlit.testing.v1 import AppTest
 
-from rehab.clinic import SessionFactory, sample_clinic, seed_clinic  # noqa: E402
-from store import Store  # noqa: E402
-from store import auth as store_auth  # noqa: E402
-from store.config import DATA_DIR_ENV, DATABASE_URL_ENV  # noqa: E402
+from rehab.clinic import SessionFactory, sample_clinic, seed_clinic
+from store import Store
+from store import auth as store_auth
+from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
 
 APP = REPO / "dashboard" / "app.py"
 PASSWORD = "benchmark-password"

@@ -23,12 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rehab.commands.sensors_cmd import SIMULATED_SENSORS_COMMAND  # noqa: E402
-from sensors.virtual.process import VirtualSensorProcess  # noqa: E402
-from service.assignment import AssignmentStore  # noqa: E402
-from service.ingest import IngestService  # noqa: E402
-from service.journal import read_journal  # noqa: E402
-from service.recorder import SetRequest  # noqa: E402
+from rehab.commands.sensors_cmd import SIMULATED_SENSORS_COMMAND
+from sensors.virtual.process import VirtualSensorProcess
+from service.assignment import AssignmentStore
+from service.ingest import IngestService
+from service.journal import read_journal
+from service.recorder import SetRequest
 
 
 def _rss_mib() -> float:

@@ -27,7 +27,7 @@ def main() -> None:
     for ex in ("knee_raise", "hip_extension", "deep_squat"):
         cfg = SimulationConfig(exercise=ex, reps=10, sets=2, seed=1)
         holder = {}
-        dt = best_of(3, lambda: holder.setdefault("s", simulate(cfg)))
+        dt = best_of(3, lambda holder=holder, cfg=cfg: holder.setdefault("s", simulate(cfg)))
         sim = holder["s"]
         print(f"simulate {ex:13s} 2x10 @100 Hz: {dt:.3f} s  (session {sim.truth.duration_s:.0f} s, "
               f"{len(sim.raw.thigh) + len(sim.raw.pelvis)} samples)")

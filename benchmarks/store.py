@@ -33,10 +33,10 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from store import Store, quantize_raw  # noqa: E402
-from tracker.raw import RawSession, SensorStream  # noqa: E402
-from tracker.rawcsv import write_raw_csv  # noqa: E402
-from tracker.results import (  # noqa: E402
+from store import Store, quantize_raw
+from tracker.raw import RawSession, SensorStream
+from tracker.rawcsv import write_raw_csv
+from tracker.results import (
     Calibration,
     Rep,
     SensorCalibration,
@@ -124,7 +124,7 @@ def postgres_url() -> Iterator[str | None]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    run = lambda *a: subprocess.run([*as_pg, *a], check=True, capture_output=True)  # noqa: E731
+    run = lambda *a: subprocess.run([*as_pg, *a], check=True, capture_output=True)
     try:
         run(str(pgbin / "initdb"), "-D", str(tmp / "data"), "-U", "rehab", "--auth=trust", "-E", "UTF8")
         run(str(pgbin / "pg_ctl"), "-D", str(tmp / "data"), "-l", str(tmp / "server.log"), "-w",

@@ -33,12 +33,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bleak import BleakClient, BleakScanner  # noqa: E402
+from bleak import BleakClient, BleakScanner
 
-from sensors.ble import NotificationCollector, backend_options  # noqa: E402
-from sensors.codec import ControlCommand, StreamChecker, decode_packets, encode_control  # noqa: E402
-from sensors.profiles import get_profile  # noqa: E402
-from sensors.virtual import VirtualSensorProcess  # noqa: E402
+from sensors.ble import NotificationCollector, backend_options
+from sensors.codec import ControlCommand, StreamChecker, decode_packets, encode_control
+from sensors.profiles import get_profile
+from sensors.virtual import VirtualSensorProcess
 
 PROFILE = get_profile("rehab_imu_v1")
 RATE_HZ = 100.0
@@ -157,7 +157,7 @@ async def connect_timeout_figures(timeout_s: float = 1.0, runs: int = 5) -> None
                     t0 = time.monotonic()
                     try:
                         await asyncio.wait_for(client.connect(), timeout_s + 30)
-                    except Exception as exc:  # noqa: BLE001 - the figure is which error, how fast
+                    except Exception as exc:
                         kinds.add(type(exc).__name__)
                     times.append(time.monotonic() - t0)
             finally:

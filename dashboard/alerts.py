@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -55,7 +56,7 @@ def roster_alerts(roster: pd.DataFrame, rules: AlertRules | None = None) -> pd.D
     rules = rules or AlertRules()
     rows: list[dict[str, object]] = []
     for r in roster.itertuples(index=False):
-        def add(alert: str, detail: str) -> None:
+        def add(alert: str, detail: str, r: Any = r) -> None:
             rows.append({"patient_id": int(r.patient_id), "display_name": r.display_name, "alert": alert, "detail": detail})
 
         days = r.days_since_last_session

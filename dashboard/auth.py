@@ -66,12 +66,13 @@ def current_user(store: Store) -> User | None:
         if email is None:
             return None
         try:
-            user = store.get_user_by_username(email)
+            found = store.get_user_by_username(email)
         except NotFoundError:
             return None
-        if not user.active:
+        if not found.active:
             return None
-        st.session_state[USER_KEY] = uid = user.id
+        st.session_state[USER_KEY] = uid = found.id
+    user: User | None
     try:
         user = store.get_user(int(uid))
     except NotFoundError:

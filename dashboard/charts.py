@@ -42,6 +42,10 @@ def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
         raise ChartInputError(f"{what}: missing column(s) {', '.join(missing)}; got {', '.join(map(str, df.columns))}")
 
 
+#: What altair's layer(...).properties(...) is typed as (a LayerChart at run time).
+Layered = alt.LayerChart | alt.FacetChart
+
+
 def drill_label(exercise: str, side: str | None = None) -> str:
     title = _DRILL_TITLES.get(exercise, exercise.replace("_", " ").capitalize())
     return f"{title} ({side})" if side else title
@@ -87,7 +91,7 @@ def _history_base(history: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> alt.LayerChart:
+def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> Layered:
     """ROM per session over time, one colour per drill, with each drill's target as a dashed line."""
     _need(history, ["rom_deg", "target_rom_deg"], "history")
     df = _history_base(history)[["started_at", "drill", "rom_deg", "target_rom_deg"]]
@@ -112,7 +116,7 @@ def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> alt.LayerCha
     return alt.layer(rom, target).properties(height=height, title="Range of motion vs target")
 
 
-def reps_vs_prescribed_chart(history: pd.DataFrame, *, height: int = 300) -> alt.LayerChart:
+def reps_vs_prescribed_chart(history: pd.DataFrame, *, height: int = 300) -> Layered:
     """Reps done per session (bars; compensated share darker) against prescribed sets × reps (ticks)."""
     _need(history, ["rep_count", "prescribed_sets", "prescribed_reps", "compensation_count"], "history")
     df = _history_base(history)
@@ -207,7 +211,7 @@ def session_curve_panels(
     threshold_deg: float | None = None,
     target_rom_deg: float | None = None,
     height: int = 320,
-) -> tuple[alt.LayerChart, alt.LayerChart]:
+) -> tuple[Layered, Layered]:
     """Hip angle and pelvic tilt as two charts on the same explicit time domain, each with every
     rep spanned (compensated reps shaded red); peaks, the target ROM and the ± compensation
     threshold drawn. Two charts rather than a concat so each can stretch to its container."""
@@ -282,7 +286,7 @@ def live_trace_chart(
     window_s: float = LIVE_WINDOW_S,
     height: int = 360,
     angle_title: str = "Hip angle (°)",
-) -> alt.LayerChart:
+) -> Layered:
     """The last ``window_s`` seconds of the live hip angle with the target as a rule."""
     _need(trace, ["t_s", "hip_flexion_deg"], "live trace")
     df = trace[["t_s", "hip_flexion_deg"]].dropna().astype("float64")
@@ -304,7 +308,7 @@ def live_trace_chart(
 
 
 # ---------------------------------------------------------------------------------- roster
-def roster_overview_chart(table: pd.DataFrame, *, height: int = 380) -> alt.LayerChart:
+def roster_overview_chart(table: pd.DataFrame, *, height: int = 380) -> Layered:
     """One point per patient: ROM as % of target (x) against compensated reps % (y); patients with
     alerts in red. The "good" corner (≥ 100 % of target, few compensated reps) is bottom right."""
     _need(table, ["patient", "rom_vs_target_pct", "compensation_pct", "alerts", "adherence_pct"], "roster table")

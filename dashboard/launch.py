@@ -111,7 +111,7 @@ def wait_until_ready(port: int, proc: subprocess.Popen[bytes] | None = None, *, 
         if proc is not None and proc.poll() is not None:
             raise DashboardStartError(f"streamlit exited with code {proc.returncode} before serving on port {port}")
         try:
-            with urllib.request.urlopen(url, timeout=1.0) as resp:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(url, timeout=1.0) as resp:
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):

@@ -9,6 +9,7 @@ meant to leave the machine.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import math
@@ -70,14 +71,12 @@ class LiveClient:
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 (loopback only)
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 payload = resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:300]
-            try:
+            with contextlib.suppress(ValueError, AttributeError):
                 detail = json.loads(detail).get("error", detail)
-            except (ValueError, AttributeError):
-                pass
             raise LiveServiceError(url, str(detail) or exc.reason, exc.code) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise LiveServiceError(url, f"service not reachable: {getattr(exc, 'reason', exc)}") from exc

@@ -37,8 +37,8 @@ def week_start(now: dt.datetime) -> dt.datetime:
 
 
 def _item(rx: Prescription, done: int) -> PlanItem:
-    drill = DRILLS.get(rx.exercise)  # type: ignore[call-overload]
-    stage_title, instructions, emphasis = "", (), ""
+    drill = DRILLS.get(rx.exercise)
+    stage_title, instructions, emphasis = "", tuple[str, ...](), ""
     if drill is not None:
         instructions, emphasis = drill.instructions, drill.emphasis
         if rx.stage:

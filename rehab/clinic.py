@@ -296,7 +296,7 @@ def seed_clinic(
             rx_ids[p_index, d_index] = store.add_prescription(
                 patient_id, drill.exercise, drill.side, sets=drill.sets, reps=drill.reps,
                 target_rom_deg=drill.target_rom_deg, stage=drill.stage,
-                hold_target_s=DRILLS[drill.exercise].default.hold_s,  # type: ignore[index]
+                hold_target_s=DRILLS[drill.exercise].default.hold_s,
                 sessions_per_week=patient.sessions_per_week, created_by=therapist_ids[patient.therapist],
             ).id  # fmt: skip
         sessions = list(_schedule(patient, p_index, plan.weeks, today))

@@ -71,10 +71,10 @@ class ImuBatch:
             ImuSample(
                 sensor_time_us=t[i],
                 seq=seq[i],
-                acc_m_s2=tuple(acc[i]),  # type: ignore[arg-type]
-                gyr_rad_s=tuple(gyr[i]),  # type: ignore[arg-type]
-                mag_ut=tuple(mag[i]) if mag is not None else None,  # type: ignore[arg-type]
-                quat=tuple(quat[i]) if quat is not None else None,  # type: ignore[arg-type]
+                acc_m_s2=tuple(acc[i]),
+                gyr_rad_s=tuple(gyr[i]),
+                mag_ut=tuple(mag[i]) if mag is not None else None,
+                quat=tuple(quat[i]) if quat is not None else None,
                 flags=flags[i],
             )
             for i in range(len(t))

@@ -146,10 +146,8 @@ class ClockAligner:
     def update(self, sensor_us: int, host_s: float, *, reset: bool = False) -> float:
         """Add one sample; return its session time (s), strictly after the previous one."""
         seg = self._seg
-        if seg is not None and not reset and self._last_us is not None:
-            if sensor_us < self._last_us - RESET_BACKWARD_US:
-                reset = True
-            elif self._fit is not None and host_s < self._fit.map(sensor_us) - RESET_EARLY_S:
+        if seg is not None and not reset and self._last_us is not None:  # noqa: SIM102 - the reset tests read apart
+            if sensor_us < self._last_us - RESET_BACKWARD_US or self._fit is not None and host_s < self._fit.map(sensor_us) - RESET_EARLY_S:
                 reset = True
         if seg is None or reset:
             if seg is not None:

@@ -141,7 +141,7 @@ def assign_by_name(candidates: list[Candidate], side: str) -> Assignment:
 def resolve(assignment: Assignment, candidates: list[Candidate]) -> dict[str, Candidate]:
     """The advertising device for each assigned sensor; names a missing one."""
     by_address = {c.address.upper(): c for c in candidates}
-    out = {}
+    out: dict[str, Candidate] = {}
     for role in SENSOR_NAMES:
         ref = assignment.ref(role)
         c = by_address.get(ref.address.upper())
@@ -189,7 +189,7 @@ async def identify_by_motion(
                 for uuid, data in start_commands(p, None):
                     await client.write_gatt_char(uuid, data, response=True)
                 await asyncio.sleep(duration_s)
-        except (BleakError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, BleakError, OSError) as exc:
             raise SensorNotFoundError(c.name or c.address, f"could not stream to identify it: {exc}") from exc
         return MotionScore(c.address, c.name, float(np.mean(norms)) if norms else 0.0, len(norms))
 

@@ -122,7 +122,7 @@ def analyse_recording(
                     status=status,
                     sensors=sensors,
                 )
-    except Exception as exc:  # noqa: BLE001 - keep the recording; say what failed
+    except Exception as exc:
         result.status = STATUS_FAILED
         result.error = f"{type(exc).__name__}: {exc}"
         logger.error("set %s: analysis/store failed (%s); the journal in %s is kept", m.uid, result.error, directory)
@@ -141,7 +141,7 @@ def _forget_pending_row(store: SessionStore | None, session_id: Any) -> None:
         return
     try:
         delete(session_id)
-    except Exception as exc:  # noqa: BLE001 - best effort; the journal keeps the data
+    except Exception as exc:
         logger.error("could not remove the pending store row %s: %s", session_id, exc)
 
 

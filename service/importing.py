@@ -69,7 +69,7 @@ def analyse_and_store(
     check_side(side)
     store.get_user(patient_id)  # fail before the (slow) analysis if the patient does not exist
     threshold = threshold_deg if threshold_deg is not None else threshold_for(store, patient_id, exercise, side)
-    analysis = analyze_session(raw, exercise, side, threshold_deg=threshold)  # type: ignore[arg-type]
+    analysis = analyze_session(raw, exercise, side, threshold_deg=threshold)
     session_id = store.save_session(
         patient_id,
         analysis,

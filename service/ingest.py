@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bleak.backends.device import BLEDevice
 
@@ -126,7 +127,7 @@ class IngestService:
             raise SetStartError(f"patient id {patient_id!r} is not a store user id (an integer)")
         try:
             user = await asyncio.to_thread(get_user, int(patient_id))
-        except Exception as exc:  # noqa: BLE001 - the store's NotFoundError etc., re-raised typed
+        except Exception as exc:
             raise SetStartError(f"patient {patient_id}: {exc}") from exc
         if getattr(user, "role", "patient") != "patient":
             raise SetStartError(f"user {patient_id} is a {user.role}, not a patient")
@@ -193,7 +194,7 @@ class IngestService:
             self.stop_set("service shutting down")
             try:
                 await self.wait_set()
-            except Exception as exc:  # noqa: BLE001 - shutting down; the journal is kept either way
+            except Exception as exc:
                 logger.error("set did not finish cleanly on shutdown: %s", exc)
 
     # --- state ------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ import pandas as pd
 
 from service.alignment import align_offline
 from service.errors import JournalError
-from tracker.conventions import SENSOR_NAMES
+from tracker.conventions import SENSOR_NAMES, check_sensor
 from tracker.raw import Gap, RawSession, SensorStream
 
 SAMPLE_COLUMNS = ("t", "sensor", "ax", "ay", "az", "gx", "gy", "gz", "seq", "sensor_us", "host_s", "segment")
@@ -80,11 +80,11 @@ class Manifest:
     @classmethod
     def new(cls, patient_id: str, exercise: str, side: str, **kwargs: Any) -> Manifest:
         return cls(
-            uid=datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
+            uid=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
             patient_id=str(patient_id),
             exercise=exercise,
             side=side,
-            started_at=datetime.now(timezone.utc).isoformat(),
+            started_at=datetime.now(UTC).isoformat(),
             host_clock_origin_s=time.monotonic(),
             **kwargs,
         )
@@ -141,17 +141,17 @@ class JournalWriter:
         self.directory = directory
         self.manifest = manifest
         directory.mkdir(parents=True, exist_ok=False, mode=0o700)
-        self._lock_fh = open(directory / "lock", "w")
+        self._lock_fh = open(directory / "lock", "w")  # noqa: SIM115 - open for the recording's lifetime, closed by close()
         fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         write_manifest(directory, manifest)
-        self._samples = open(directory / "samples.csv", "w", encoding="utf-8", newline="")
-        self._events = open(directory / "events.jsonl", "w", encoding="utf-8")
+        self._samples = open(directory / "samples.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115 - open for the recording's lifetime, closed by close()
+        self._events = open(directory / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - open for the recording's lifetime, closed by close()
         self._samples.write(HEADER)
         self._rows: list[str] = []
         self._event_lines: list[str] = []
         self._last_flush = time.monotonic()
         self.rows_written = 0
-        self.counts: dict[str, int] = {s: 0 for s in SENSOR_NAMES}
+        self.counts: dict[str, int] = dict.fromkeys(SENSOR_NAMES, 0)
         self.flushes = 0
         self.max_flush_s = 0.0  # longest write+flush (+fsync when synchronous) on the caller's thread
         self.max_fsync_s = 0.0  # longest fsync
@@ -261,7 +261,7 @@ class JournalWriter:
             self._events.close()
             self.closed = True
         if status is not None:
-            fields.setdefault("ended_at", datetime.now(timezone.utc).isoformat())
+            fields.setdefault("ended_at", datetime.now(UTC).isoformat())
             self.set_status(status, **fields)
         fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
         self._lock_fh.close()
@@ -299,7 +299,7 @@ class JournalContents:
                 t = rows["t"].to_numpy(float)
             offline_t[sensor] = t
             streams[sensor] = SensorStream(
-                sensor=sensor,  # type: ignore[arg-type]
+                sensor=sensor,
                 t_s=t,
                 acc_m_s2=rows[["ax", "ay", "az"]].to_numpy(float),
                 gyr_rad_s=rows[["gx", "gy", "gz"]].to_numpy(float),
@@ -307,27 +307,27 @@ class JournalContents:
         gaps: list[Gap] = []
         for e in self.gaps():
             sensor = e["sensor"]
-            t = offline_t.get(sensor)
+            t_gap = offline_t.get(sensor)
             idx = e.get("after_index")
-            if t is not None and idx is not None and 0 < idx < len(t):
-                gaps.append(Gap(sensor, float(t[idx - 1]), float(t[idx]), e.get("reason", "missing")))
+            if t_gap is not None and idx is not None and 0 < idx < len(t_gap):
+                gaps.append(Gap(sensor, float(t_gap[idx - 1]), float(t_gap[idx]), e.get("reason", "missing")))
             else:
                 gaps.append(Gap(sensor, float(e["start_s"]), float(e["end_s"]), e.get("reason", "missing")))
         # a link that went down and never came back: gap from its last sample to the end
         open_downs = _unterminated_link_downs(self.events)
         end_s = max((float(t[-1]) for t in offline_t.values() if len(t)), default=0.0)
-        for sensor, e in open_downs.items():
-            t = offline_t.get(sensor)
-            start = float(t[-1]) if t is not None and len(t) else float(e.get("t_s", 0.0))
+        for lost, e in open_downs.items():
+            t_lost = offline_t.get(lost)
+            start = float(t_lost[-1]) if t_lost is not None and len(t_lost) else float(e.get("t_s", 0.0))
             if end_s > start:
-                gaps.append(Gap(sensor, start, end_s, "link lost"))  # type: ignore[arg-type]
+                gaps.append(Gap(check_sensor(lost), start, end_s, "link lost"))
         return RawSession(thigh=streams["thigh"], pelvis=streams["pelvis"], gaps=tuple(gaps))
 
 
 def _unterminated_link_downs(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     open_: dict[str, dict[str, Any]] = {}
     for e in events:
-        kind, sensor = e.get("kind"), e.get("sensor")
+        kind, sensor = e.get("kind"), str(e.get("sensor"))
         if kind == "link_down":
             open_[sensor] = e
         elif kind in ("gap", "link_up_data") and sensor in open_:
@@ -398,7 +398,7 @@ def is_locked(directory: Path) -> bool:
 def find_unfinished(root: Path) -> list[Path]:
     """Recordings whose writer is gone (killed, crashed) before they were analysed and stored:
     status 'recording' (killed mid-set) or 'ended' (killed during analysis)."""
-    found = []
+    found: list[Path] = []
     if not root.is_dir():
         return found
     for d in sorted(p for p in root.iterdir() if p.is_dir()):

@@ -204,7 +204,7 @@ class SensorLink:
             step = "start streaming"
             for uuid, data in self._commands:
                 await client.write_gatt_char(uuid, data, response=True)
-        except (BleakError, ControlError, asyncio.TimeoutError, IndexError) as exc:
+        except (TimeoutError, BleakError, ControlError, IndexError) as exc:
             raise SensorSetupError(self.sensor, self.device.address, step, str(exc) or type(exc).__name__) from exc
 
     # --- the loop ---------------------------------------------------------------------------
@@ -263,7 +263,7 @@ class SensorLink:
         if client is not None:
             try:
                 await client.disconnect()
-            except (BleakError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, BleakError, OSError) as exc:
                 logger.debug("%s: disconnect during clean-up failed: %s", self.sensor, exc)
 
     async def stop(self) -> None:
@@ -277,7 +277,7 @@ class SensorLink:
                     await client.write_gatt_char(
                         control_target_uuid(self.profile, cmd), encode_control(self.profile, cmd), response=True
                     )
-            except (BleakError, ControlError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, BleakError, ControlError) as exc:
                 logger.debug("%s: stop command failed: %s", self.sensor, exc)
         await self._disconnect_quietly()
         self._disconnected.set()

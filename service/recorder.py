@@ -9,10 +9,11 @@ no data arrives. Analysis runs in a worker thread so the live API keeps answerin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,7 @@ class SetRecorder:
                 sensors={**m.sensors, "backend": m.source, "recording": m.uid},
                 threshold_deg=m.threshold_deg,
             )
-        except Exception as exc:  # noqa: BLE001 - the store's own typed errors, re-raised with context
+        except Exception as exc:
             raise SetStartError(f"set for patient {m.patient_id}: the store refused it: {exc}") from exc
 
     async def prepare(self) -> None:
@@ -192,7 +193,7 @@ class SetRecorder:
             self.state = "finishing"
             await asyncio.gather(*(link.stop() for link in self.links.values()), return_exceptions=True)
             outcomes = await asyncio.gather(*link_tasks.values(), return_exceptions=True)
-            for role, out in zip(link_tasks, outcomes):
+            for _role, out in zip(link_tasks, outcomes):
                 if isinstance(out, BaseException) and not isinstance(out, asyncio.CancelledError):
                     self.error = self.error or str(out)
             consumer.cancel()
@@ -201,7 +202,7 @@ class SetRecorder:
             while not self.queue.empty():
                 self.pipeline.handle(self.queue.get_nowait())
             self.journal.event("end", reason=self.stop_reason, error=self.error, t_s=self.elapsed_s)
-            self.journal.close(STATUS_ENDED, ended_at=datetime.now(timezone.utc).isoformat(), note=self.stop_reason)
+            self.journal.close(STATUS_ENDED, ended_at=datetime.now(UTC).isoformat(), note=self.stop_reason)
         self.state = "analysing"
         result = await asyncio.to_thread(
             analyse_recording, self.journal.directory, store=self.store, final_status=STATUS_FINISHED
@@ -248,10 +249,8 @@ class SetRecorder:
                 if self._target_reached_at is not None and time.monotonic() - self._target_reached_at >= REP_TAIL_S:
                     self.stop("target reps reached")
                     return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), END_POLL_S)
-            except asyncio.TimeoutError:
-                pass
 
     # --- state for the API / panel ----------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

@@ -76,14 +76,14 @@ def simulate(config: SimulationConfig) -> SimulatedSession:
         sampled[name] = sample_sensor(name, clean, seg.t_s, config, rng, rate, mis, mount, lever)
 
     gaps = sorted(
-        [g for name in ("thigh", "pelvis") for g in find_gaps(name, sampled[name].stream.t_s)],  # type: ignore[arg-type]
+        [g for name in ("thigh", "pelvis") for g in find_gaps(name, sampled[name].stream.t_s)],
         key=lambda g: (g.start_s, g.sensor),
     )
     if config.swap_sensors:
         th, pe = sampled["thigh"].stream, sampled["pelvis"].stream
         relabel = {"thigh": replace(pe, sensor="thigh"), "pelvis": replace(th, sensor="pelvis")}
         gaps = sorted(
-            [g for name in ("thigh", "pelvis") for g in find_gaps(name, relabel[name].t_s)],  # type: ignore[arg-type]
+            [g for name in ("thigh", "pelvis") for g in find_gaps(name, relabel[name].t_s)],
             key=lambda g: (g.start_s, g.sensor),
         )
         raw = RawSession(thigh=relabel["thigh"], pelvis=relabel["pelvis"], gaps=tuple(gaps))

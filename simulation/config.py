@@ -290,7 +290,7 @@ class SimulationConfig:
     def from_dict(cls, data: dict[str, Any]) -> SimulationConfig:
         known = {f.name for f in fields(cls)}
         kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
-        return cls(**kw)
+        return cls(**kw)  # type: ignore[arg-type]  # JSON values; __post_init__ validates each
 
 
 def _require(ok: bool, name: str, value: object, fix: str) -> None:

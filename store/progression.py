@@ -29,7 +29,7 @@ def progression_frame(history: pd.DataFrame, rx: Prescription) -> pd.DataFrame:
     """The history rows (``Store.patient_history``) the program's rule reads for ``rx``
     (columns of ``program.sessions_from_frame``). Sessions stored before a stage was set count at
     the prescription's current stage; sessions still recording count not at all."""
-    stage = rx.stage or DRILLS[rx.exercise].default.stage  # type: ignore[index]
+    stage = rx.stage or DRILLS[rx.exercise].default.stage
     df = history[(history["status"] != "recording")].dropna(subset=["mean_peak_hip_flexion_deg", "compensation_rate"])
     return pd.DataFrame(
         {

@@ -163,7 +163,7 @@ def table_to_raw(table: pa.Table, path: object = "<table>") -> RawSession:
         gyr = block(GYR_COLUMNS, True)
         assert acc is not None and gyr is not None
         streams[name] = SensorStream(
-            sensor=name,  # type: ignore[arg-type]
+            sensor=name,
             t_s=t,
             acc_m_s2=acc,
             gyr_rad_s=gyr,
@@ -179,7 +179,7 @@ def table_to_raw(table: pa.Table, path: object = "<table>") -> RawSession:
 
 def _write_table(table: pa.Table, path: Path, **options: object) -> None:
     with open(path, "wb") as f:
-        pq.write_table(table, f, compression="zstd", compression_level=ZSTD_LEVEL, **options)  # type: ignore[arg-type]
+        pq.write_table(table, f, compression="zstd", compression_level=ZSTD_LEVEL, **options)
         f.flush()
         os.fsync(f.fileno())
 

@@ -59,7 +59,7 @@ class Prescription:
         """This stored prescription in the program's terms (the catalogue's defaults fill what is unset).
 
         The one mapping from the store's row to the clinical vocabulary (program/)."""
-        default = DRILLS[self.exercise].default  # type: ignore[index]  # exercise is checked on write
+        default = DRILLS[self.exercise].default  # exercise is checked on write
         target = self.target_rom_deg if self.target_rom_deg is not None and math.isfinite(self.target_rom_deg) else None
         return ProgramPrescription(
             drill=self.exercise,  # type: ignore[arg-type]

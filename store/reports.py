@@ -27,7 +27,7 @@ class ReportsMixin(StoreBase):
 
     def patient_reps(self, patient_id: int) -> pd.DataFrame:
         """Every rep of every session of a patient: ``session_id`` + the Rep fields (tidy, one row per rep)."""
-        rep_cols = [getattr(RepRow, "rep_index").label("index"), *(getattr(RepRow, n) for n in convert.REP_FIELDS[1:])]
+        rep_cols = [RepRow.rep_index.label("index"), *(getattr(RepRow, n) for n in convert.REP_FIELDS[1:])]
         stmt = (
             select(RepRow.session_id, *rep_cols)
             .join(SessionRow, SessionRow.id == RepRow.session_id)
@@ -62,7 +62,7 @@ class ReportsMixin(StoreBase):
         )
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        return tables.history_frame(rows)
+        return tables.history_frame(list(rows))
 
     def roster(self, therapist_id: int, *, now: dt.datetime | None = None) -> pd.DataFrame:
         """One row per patient of ``therapist_id``; see ``tables.ROSTER_COLUMNS`` and docs/store.md."""
@@ -107,4 +107,4 @@ class ReportsMixin(StoreBase):
                     PrescriptionRow.sessions_per_week, PrescriptionRow.target_rom_deg, PrescriptionRow.id,
                 ).where(PrescriptionRow.patient_id.in_(ids), PrescriptionRow.active.is_(True))
             ).all()  # fmt: skip
-        return tables.roster_frame(patients, recent, latest, prescriptions, now=now, week_start=week_start)
+        return tables.roster_frame(list(patients), list(recent), list(latest), list(prescriptions), now=now, week_start=week_start)

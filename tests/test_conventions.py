@@ -4,7 +4,7 @@ from tracker import conventions as c
 
 
 def test_gravity_is_standard() -> None:
-    assert c.GRAVITY_M_S2 == pytest.approx(9.80665)
+    assert pytest.approx(9.80665) == c.GRAVITY_M_S2
 
 
 @pytest.mark.parametrize("bad", ["squat", "", "KNEE_RAISE"])

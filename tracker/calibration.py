@@ -50,7 +50,8 @@ def quiet_mask(
     an = np.linalg.norm(acc_m_s2, axis=1)
     am = _moving_mean(an, n)
     asd = np.sqrt(np.maximum(_moving_mean(an**2, n) - am**2, 0.0))
-    return (gn < gyr_threshold_rad_s) & (np.abs(am - GRAVITY_M_S2) < acc_tolerance_m_s2) & (asd < 0.5 * acc_tolerance_m_s2)
+    out: np.ndarray = (gn < gyr_threshold_rad_s) & (np.abs(am - GRAVITY_M_S2) < acc_tolerance_m_s2) & (asd < 0.5 * acc_tolerance_m_s2)
+    return out
 
 
 def _horizontal_basis(up: np.ndarray, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,9 +21,10 @@ posterior tilt ("lumbar rounding" in a knee raise is a negative change).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Literal, Mapping
+from typing import Final, Literal
 
 #: Standard gravity, m/s².
 GRAVITY_M_S2: Final = 9.80665
@@ -108,16 +109,16 @@ def check_exercise(value: str) -> Exercise:
     """Validate an exercise name with a message that lists the valid ones."""
     if value not in EXERCISES:
         raise ValueError(f"unknown exercise {value!r}; expected one of {', '.join(EXERCISES)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_side(value: str) -> Side:
     if value not in SIDES:
         raise ValueError(f"unknown side {value!r}; expected 'left' or 'right'")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_sensor(value: str) -> SensorName:
     if value not in SENSOR_NAMES:
         raise ValueError(f"unknown sensor {value!r}; expected 'thigh' or 'pelvis'")
-    return value  # type: ignore[return-value]
+    return value

@@ -37,12 +37,14 @@ def flexion_from_axes(y_t: np.ndarray, x_p: np.ndarray, y_p: np.ndarray, delta: 
     c, s = np.cos(delta), np.sin(delta)
     yt0 = c * y_t[:, 0] - s * y_t[:, 1]
     yt1 = s * y_t[:, 0] + c * y_t[:, 1]
-    return np.arctan2(-(x_p[:, 0] * yt0 + x_p[:, 1] * yt1 + x_p[:, 2] * y_t[:, 2]), y_p[:, 0] * yt0 + y_p[:, 1] * yt1 + y_p[:, 2] * y_t[:, 2])
+    out: np.ndarray = np.arctan2(-(x_p[:, 0] * yt0 + x_p[:, 1] * yt1 + x_p[:, 2] * y_t[:, 2]), y_p[:, 0] * yt0 + y_p[:, 1] * yt1 + y_p[:, 2] * y_t[:, 2])
+    return out
 
 
 def tilt_from_axes(y_p: np.ndarray, heading_ref: np.ndarray) -> np.ndarray:
     """Pelvic tilt (+ anterior) from the pelvis' superior axis and the heading reference."""
-    return np.arctan2(y_p[:, 0] * np.cos(heading_ref) + y_p[:, 1] * np.sin(heading_ref), y_p[:, 2])
+    out: np.ndarray = np.arctan2(y_p[:, 0] * np.cos(heading_ref) + y_p[:, 1] * np.sin(heading_ref), y_p[:, 2])
+    return out
 
 
 def instantaneous_delta(rot_t: np.ndarray, rot_p: np.ndarray, axis_t: np.ndarray, axis_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,20 +122,23 @@ def hip_flexion_rad(rot_t: np.ndarray, rot_p: np.ndarray, frame_t: np.ndarray, f
     y_t = np.column_stack([c * y_t[:, 0] - s * y_t[:, 1], s * y_t[:, 0] + c * y_t[:, 1], y_t[:, 2]])
     x_p = rot_p @ frame_p[:, 0]
     y_p = rot_p @ frame_p[:, 1]
-    return np.arctan2(-(x_p * y_t).sum(1), (y_p * y_t).sum(1))
+    out: np.ndarray = np.arctan2(-(x_p * y_t).sum(1), (y_p * y_t).sum(1))
+    return out
 
 
 def pelvis_heading_rad(rot_p: np.ndarray, frame_p: np.ndarray) -> np.ndarray:
     """Facing direction of the pelvis (heading of its anterior axis) in the pelvis' earth frame."""
     x = rot_p @ frame_p[:, 0]
-    return np.arctan2(x[:, 1], x[:, 0])
+    out: np.ndarray = np.arctan2(x[:, 1], x[:, 0])
+    return out
 
 
 def pelvic_tilt_rad(rot_p: np.ndarray, frame_p: np.ndarray, heading_ref: np.ndarray) -> np.ndarray:
     """Z angle of the pelvis' Z-X-Y decomposition in the heading reference frame (+ anterior)."""
     y = rot_p @ frame_p[:, 1]  # superior axis in earth (z up)
     fwd = np.column_stack([np.cos(heading_ref), np.sin(heading_ref), np.zeros_like(heading_ref)])
-    return np.arctan2((y * fwd).sum(1), y[:, 2])
+    out: np.ndarray = np.arctan2((y * fwd).sum(1), y[:, 2])
+    return out
 
 
 def rest_heading_reference(heading: np.ndarray, rest: np.ndarray) -> np.ndarray:

@@ -22,10 +22,13 @@ the 4 Hz filter's ~55 ms delay): the latency goal is < 300 ms after the rep's en
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import vqf
+from numpy.typing import ArrayLike
 
 from tracker.calibration import (
     CalibrationError,
@@ -35,6 +38,7 @@ from tracker.calibration import (
 )
 from tracker.conventions import Exercise, Side, check_exercise, check_sensor, check_side
 from tracker.joint_angles import StreamingHipAngles
+from tracker.raw import RawSession
 from tracker.reps import DetectedRep, RepDetector
 from tracker.results import Calibration, Rep
 
@@ -56,6 +60,10 @@ class _Record:
     g: np.ndarray
     a: np.ndarray
     after_gap: bool
+
+
+#: One sensor interpolated at a grid instant: (quaternion, gyro, acc, valid).
+GridSample = tuple[np.ndarray, np.ndarray, np.ndarray, bool]
 
 
 class _SensorFeed:
@@ -135,7 +143,7 @@ class _GridBuffer:
         self._data = np.empty((capacity, 22))
         self.n = 0
 
-    def append(self, t: float, st, sp) -> None:
+    def append(self, t: float, st: GridSample, sp: GridSample) -> None:
         if self.n == len(self._data):
             self._data = np.concatenate([self._data, np.empty_like(self._data)])
         row = self._data[self.n]
@@ -185,8 +193,8 @@ class LiveTracker:
         heading_tau_s: float = 3.0,
         partial_fraction: float = 0.6,
         set_gap_s: float = 12.0,
-        calibrator: dict | None = None,
-        rep_detector: dict | None = None,
+        calibrator: dict[str, Any] | None = None,
+        rep_detector: dict[str, Any] | None = None,
         gap_factor: float = 1.8,
         bridge_gap_s: float = 1.0,
         tau_acc_s: float = 3.0,
@@ -271,7 +279,7 @@ class LiveTracker:
         }
 
     # -- input -------------------------------------------------------------------------------
-    def update(self, sensor: str, t_s: float, acc_m_s2, gyr_rad_s) -> list[LiveEvent]:
+    def update(self, sensor: str, t_s: float, acc_m_s2: ArrayLike, gyr_rad_s: ArrayLike) -> list[LiveEvent]:
         """Feed one sample of one sensor (session clock, m/s², rad/s); returns new events."""
         check_sensor(sensor)
         if self._state == "error":
@@ -289,7 +297,7 @@ class LiveTracker:
         feed.push(float(t_s), acc, gyr)
         return self._advance()
 
-    def update_batch(self, sensor: str, t_s, acc_m_s2, gyr_rad_s) -> list[LiveEvent]:
+    def update_batch(self, sensor: str, t_s: ArrayLike, acc_m_s2: ArrayLike, gyr_rad_s: ArrayLike) -> list[LiveEvent]:
         """Feed several samples of one sensor; identical to calling ``update`` for each."""
         out: list[LiveEvent] = []
         for t, a, g in zip(np.asarray(t_s, float), np.asarray(acc_m_s2, float), np.asarray(gyr_rad_s, float)):
@@ -380,7 +388,7 @@ class LiveTracker:
         return events
 
     # -- streaming ---------------------------------------------------------------------------
-    def _grid_samples(self):
+    def _grid_samples(self) -> Iterator[tuple[float, GridSample, GridSample]]:
         th, pe = self._feeds["thigh"], self._feeds["pelvis"]
         while True:
             t = self._grid_t0 + self._k / self.rate_hz
@@ -392,7 +400,7 @@ class LiveTracker:
                 continue
             yield t, st, sp
 
-    def _store(self, t, st, sp) -> None:
+    def _store(self, t: float, st: GridSample, sp: GridSample) -> None:
         self._buf.append(t, st, sp)
 
     def _advance_grid_only(self) -> None:
@@ -427,7 +435,7 @@ class LiveTracker:
                 break
         return events
 
-    def _process(self, t: float, qt, qp, gp, valid: bool) -> Rep | None:
+    def _process(self, t: float, qt: np.ndarray, qp: np.ndarray, gp: np.ndarray, valid: bool) -> Rep | None:
         if not valid:
             return None
         self._hip, self._tilt = self._angles.step(np.asarray(qt), np.asarray(qp), np.asarray(gp))
@@ -455,7 +463,7 @@ class LiveTracker:
         )
 
 
-def feed_session(tracker: LiveTracker, raw) -> list[LiveEvent]:
+def feed_session(tracker: LiveTracker, raw: RawSession) -> list[LiveEvent]:
     """Replay a RawSession into a tracker in session-time order (as a recorder would deliver it)."""
     events: list[LiveEvent] = []
     streams = [(s.sensor, s) for s in raw.streams()]

@@ -72,7 +72,7 @@ class SharedGrid:
 
 
 def orient_sensors(raw: RawSession, *, offline: bool = True) -> dict[str, SensorOrientation]:
-    out = {}
+    out: dict[str, SensorOrientation] = {}
     for stream in raw.streams():
         try:
             grid = native_grid(stream.t_s, stream.acc_m_s2, stream.gyr_rad_s)

@@ -172,7 +172,7 @@ def _numeric_column(col: pd.Series, name: str, source: str, *, required: bool) -
         i = int(np.argmax(invalid))
         what = "is empty" if np.isnan(arr[i]) else f"is {arr[i]!r}, not a finite number"
         raise RawCsvError(source, i + _FIRST_DATA_LINE, f"column {name!r} {what}")
-    return arr
+    return np.asarray(arr)
 
 
 def _optional_block(

@@ -338,7 +338,9 @@ class RepDetector:
             f.primed, f.z1, f.z2 = True, float(zf[0, 0]), float(zf[0, 1])
         total = len(s)
         self.signal_deg = float(s[-1])
-        rows = lambda a, b: list(zip(t[a:b].tolist(), s[a:b].tolist(), hip[a:b].tolist(), tilt[a:b].tolist()))  # noqa: E731
+
+        def rows(a: int, b: int) -> list[tuple[float, float, float, float]]:
+            return list(zip(t[a:b].tolist(), s[a:b].tolist(), hip[a:b].tolist(), tilt[a:b].tolist()))
         if active is not None:
             start, b = active
             self.state = "active"

@@ -85,7 +85,7 @@ class SessionAnalysis:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `rehab analyze --json` object (NaN becomes null)."""
-        return json_safe(
+        out: dict[str, Any] = json_safe(
             {
                 "exercise": self.exercise,
                 "side": self.side,
@@ -95,6 +95,7 @@ class SessionAnalysis:
                 "reps": [asdict(r) for r in self.reps],
             }
         )
+        return out
 
 
 def json_safe(obj: Any, *, ndigits: int | None = None) -> Any:

@@ -29,7 +29,8 @@ def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def conj(q: np.ndarray) -> np.ndarray:
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
+    out: np.ndarray = q * np.array([1.0, -1.0, -1.0, -1.0])
+    return out
 
 
 def about_axis(axis: str, angle_rad: np.ndarray) -> np.ndarray:
@@ -67,7 +68,8 @@ def log(q: np.ndarray) -> np.ndarray:
     angle = 2.0 * np.arctan2(vn, q[..., 0])
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(vn > 1e-12, angle / np.where(vn > 1e-12, vn, 1.0), 2.0 / np.maximum(q[..., 0], 1e-12))
-    return q[..., 1:] * scale[..., None]
+    out: np.ndarray = q[..., 1:] * scale[..., None]
+    return out
 
 
 def exp(rotvec: np.ndarray) -> np.ndarray:

@@ -213,4 +213,5 @@ def interp_rows(t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray) -> np.ndarr
     """np.interp for every column of ``x`` at once (one search), clamped at the ends."""
     j = np.clip(np.searchsorted(t_src, t_dst, side="right"), 1, len(t_src) - 1)
     u = np.clip((t_dst - t_src[j - 1]) / (t_src[j] - t_src[j - 1]), 0.0, 1.0)[:, None]
-    return x[j - 1] + u * (x[j] - x[j - 1])
+    out: np.ndarray = x[j - 1] + u * (x[j] - x[j - 1])
+    return out

@@ -72,7 +72,7 @@ if ss.live_phase == "pick":
     st.stop()
 
 if ss.live_phase == "running":
-    item = items.get(ss.get("live_rx"))
+    item = items.get(int(ss.get("live_rx") or 0))
     drill = DRILLS.get(item.exercise) if item else None
     tilt_word = "arching" if drill is not None and drill.measures.compensation_tilt == "anterior" else "rounding"
     # shown in the drill's direction: degrees of extension for hip extension, like its target

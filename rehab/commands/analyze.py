@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         exercise: Annotated[str, typer.Option(help=f"Drill: {', '.join(EXERCISES)}.")],
         side: Annotated[str, typer.Option(help="Exercised leg: left or right.")],
         as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as one JSON object.")] = False,
-        angles_out: Annotated[Optional[Path], typer.Option("--angles-out", help="Write t,hip_flexion_deg,pelvic_tilt_deg CSV.")] = None,
+        angles_out: Annotated[Path | None, typer.Option("--angles-out", help="Write t,hip_flexion_deg,pelvic_tilt_deg CSV.")] = None,
         threshold: Annotated[float, typer.Option("--threshold", help="Compensation threshold, degrees.")] = 10.0,
     ) -> None:
         """Analyse one recorded session: reps, peak hip flexion, holds and lumbar compensation."""

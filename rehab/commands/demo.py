@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -32,6 +33,10 @@ from rich.table import Table
 
 from rehab.commands.errors import fail
 
+if TYPE_CHECKING:  # the CLI imports the store only when a command runs
+    from rehab.clinic import SeedReport
+    from store import Store
+
 console = Console()
 
 DEFAULT_DATA_DIR = Path(".rehab-data")
@@ -43,7 +48,7 @@ def _rehab_exe() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "rehab"]
 
 
-def _seed(data_dir: Path, weeks: int) -> tuple[object, object]:
+def _seed(data_dir: Path, weeks: int) -> tuple[Store, SeedReport]:
     from rehab.clinic import seed_demo_clinic
     from store import Store
 
@@ -65,10 +70,10 @@ def _seed(data_dir: Path, weeks: int) -> tuple[object, object]:
     return store, result
 
 
-def _record_live_set(store: object, data_dir: Path, reps: int) -> None:
+def _record_live_set(store: Store, data_dir: Path, reps: int) -> None:
     """One set through the virtual BLE path, replacing the previous demo live set."""
-    patient = store.get_user_by_username(LIVE_PATIENT)  # type: ignore[attr-defined]
-    before = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}  # type: ignore[attr-defined]
+    patient = store.get_user_by_username(LIVE_PATIENT)
+    before = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}
     console.rule("live set: virtual BLE sensors → bleak → live tracker → store")
     cmd = [
         *_rehab_exe(), "record", "--exercise", "knee_raise", "--side", "right", "--patient", str(patient.id),
@@ -78,10 +83,10 @@ def _record_live_set(store: object, data_dir: Path, reps: int) -> None:
     if done.returncode != 0:
         console.print(f"[yellow]the live set did not complete (exit {done.returncode}); the dashboard still starts[/]")
         return
-    after = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}  # type: ignore[attr-defined]
+    after = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}
     if after - before:
         for old in before:
-            store.delete_session(old)  # type: ignore[attr-defined]
+            store.delete_session(old)
 
 
 def _start_ingest_service(data_dir: Path) -> tuple[subprocess.Popen[bytes] | None, str | None]:
@@ -103,9 +108,9 @@ def _start_ingest_service(data_dir: Path) -> tuple[subprocess.Popen[bytes] | Non
     return None, None
 
 
-def _print_logins(result: object, url: str) -> None:
+def _print_logins(result: SeedReport, url: str) -> None:
     table = Table("role", "username", "password", title=f"Dashboard: {url}")
-    for role, name, password in result.logins.rows():  # type: ignore[attr-defined]
+    for role, name, password in result.logins.rows():
         table.add_row(role, name, password)
     console.print(table)
     console.print("Passwords were generated for this machine and are kept in the data directory "
@@ -140,7 +145,7 @@ def register(app: typer.Typer) -> None:
         try:
             try:
                 dashboard = start(port=port, data_dir=data_dir, service_url=ingest_url)
-            except Exception as exc:  # noqa: BLE001 - reported to the user with its reason
+            except Exception as exc:
                 fail(f"the dashboard did not start on port {port}: {exc}")
             url = f"http://localhost:{port}"
             try:
@@ -160,14 +165,14 @@ def register(app: typer.Typer) -> None:
                 ingest.wait(timeout=10)
 
 
-def _check(store: object, url: str) -> None:
+def _check(store: Store, url: str) -> None:
     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as resp:
         health = resp.read().decode().strip()
     with urllib.request.urlopen(url, timeout=10) as resp:
         page = resp.read().decode()
-    patients = store.list_patients()  # type: ignore[attr-defined]
-    sessions = sum(len(store.list_sessions(p.id)) for p in patients)  # type: ignore[attr-defined]
-    ok = health == "ok" and "<div id=\"root\">" in page and len(patients) >= 2 and sessions > 0
+    patients = store.list_patients()
+    sessions = sum(len(store.list_sessions(p.id)) for p in patients)
+    ok = bool(health == "ok" and "<div id=\"root\">" in page and len(patients) >= 2 and sessions > 0)
     console.print(json.dumps({"health": health, "page_bytes": len(page), "patients": len(patients),
                               "sessions": sessions, "ok": ok}))
     if not ok:

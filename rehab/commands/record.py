@@ -12,7 +12,7 @@ import dataclasses
 import json
 import signal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console, Group
@@ -147,7 +147,7 @@ async def _run_set(service: Any, request: Any, *, show_live: bool, thigh: str | 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: service.running and service.stop_set("stopped by user"))
     try:
-        recorder = await service.start_set(request)
+        await service.start_set(request)
         if show_live:
             with Live(render_state(service.state()), console=console, refresh_per_second=4, transient=False) as live:
                 while service.running:
@@ -167,23 +167,23 @@ def register(app: typer.Typer) -> None:
         exercise: str = typer.Option(..., "--exercise", help="knee_raise | hip_extension | deep_squat"),
         side: str = typer.Option(..., "--side", help="exercised leg (the thigh sensor's side): left | right"),
         patient: str = typer.Option(..., "--patient", help="patient id in the store"),
-        reps: Optional[int] = typer.Option(10, "--reps", help="stop after this many reps (0: no target)"),
-        duration: Optional[float] = typer.Option(None, "--duration", help="stop after this many seconds"),
+        reps: int | None = typer.Option(10, "--reps", help="stop after this many reps (0: no target)"),
+        duration: float | None = typer.Option(None, "--duration", help="stop after this many seconds"),
         virtual: bool = typer.Option(False, "--virtual", help="record from virtual sensors started for this set"),
-        transport: Optional[str] = typer.Option(
+        transport: str | None = typer.Option(
             None, "--transport", help="bumble transport of running virtual sensors (e.g. tcp-client:127.0.0.1:PORT)"
         ),
         threshold: float = typer.Option(DEFAULT_COMPENSATION_THRESHOLD_DEG, "--threshold", help="compensation threshold, deg"),
         rate: float = typer.Option(100.0, "--rate", help="sensor output rate, Hz"),
         seed: int = typer.Option(0, "--seed", help="--virtual: simulator seed"),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="data directory (default: $REHAB_DATA_DIR)"),
-        database_url: Optional[str] = typer.Option(None, "--database-url", help="store URL (default: SQLite in the data dir)"),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help="data directory (default: $REHAB_DATA_DIR)"),
+        database_url: str | None = typer.Option(None, "--database-url", help="store URL (default: SQLite in the data dir)"),
         no_store: bool = typer.Option(False, "--no-store", help="analyse but do not save to the store"),
-        export_csv: Optional[Path] = typer.Option(None, "--export-csv", help="also write the raw-session CSV here"),
+        export_csv: Path | None = typer.Option(None, "--export-csv", help="also write the raw-session CSV here"),
         json_out: bool = typer.Option(False, "--json", help="print the result as JSON instead of tables"),
         live_panel: bool = typer.Option(True, "--live/--no-live", help="show the live panel"),
-        thigh: Optional[str] = typer.Option(None, "--thigh", help="address of the thigh sensor (remembered)"),
-        pelvis: Optional[str] = typer.Option(None, "--pelvis", help="address of the pelvis sensor (remembered)"),
+        thigh: str | None = typer.Option(None, "--thigh", help="address of the thigh sensor (remembered)"),
+        pelvis: str | None = typer.Option(None, "--pelvis", help="address of the pelvis sensor (remembered)"),
     ) -> None:
         """Record one set: connect, stream, live panel, then analyse + store and print the summary."""
         from service.recorder import SetRequest

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -35,14 +35,14 @@ def _virtual(
     reps: int,
     side: str,
     seed: int,
-    csv: Optional[Path],
+    csv: Path | None,
     profile: str,
     host: str,
     port: int,
     device_id: str,
     battery: int,
     drift_ppm: float,
-    duration: Optional[float],
+    duration: float | None,
     extra_sensors: int,
     as_json: bool,
 ) -> None:
@@ -101,14 +101,14 @@ def _virtual(
     try:
         asyncio.run(run_virtual_sensors(opts, emit=emit))
     except BrokenPipeError:  # our stdout reader went away (e.g. `| head`): nothing to report to
-        raise typer.Exit(0)
+        raise typer.Exit(0) from None
     except OSError as exc:
         fail(f"cannot serve HCI on {host}:{port}: {exc}")
     except (ValueError, KeyError) as exc:
         fail(str(exc))
 
 
-def _scan(virtual: Optional[str], timeout: float, no_battery: bool, as_json: bool) -> None:
+def _scan(virtual: str | None, timeout: float, no_battery: bool, as_json: bool) -> None:
     from bleak.exc import BleakError
 
     from sensors.ble import parse_transport
@@ -162,14 +162,14 @@ def register(app: typer.Typer) -> None:
         reps: int = typer.Option(10, help="Simulated repetitions."),
         side: str = typer.Option("left", help="Exercised side."),
         seed: int = typer.Option(0, help="Simulator seed."),
-        csv: Optional[Path] = typer.Option(None, help="Stream a raw-session CSV instead of simulating."),
+        csv: Path | None = typer.Option(None, help="Stream a raw-session CSV instead of simulating."),
         profile: str = typer.Option("rehab_imu_v1", help="Firmware profile the sensors speak."),
         host: str = typer.Option("127.0.0.1", help="Address the HCI TCP server listens on."),
         port: int = typer.Option(0, help="HCI TCP port (0: pick a free one and print it)."),
         device_id: str = typer.Option("0001", "--id", help="Suffix of the advertised names."),
         battery: int = typer.Option(87, help="Battery level reported, %."),
         drift_ppm: float = typer.Option(0.0, help="Sensor clock drift (thigh +, pelvis −), ppm."),
-        duration: Optional[float] = typer.Option(None, help="Stop after this many seconds."),
+        duration: float | None = typer.Option(None, help="Stop after this many seconds."),
         extra_sensors: int = typer.Option(0, help="Additional sensors (load tests)."),
         as_json: bool = typer.Option(False, "--json", help="Print ready/stopped events as JSON lines."),
     ) -> None:
@@ -179,7 +179,7 @@ def register(app: typer.Typer) -> None:
 
     @sensors_app.command("scan")
     def scan(
-        virtual: Optional[str] = typer.Option(
+        virtual: str | None = typer.Option(
             None, help="Bumble transport of virtual sensors (e.g. tcp-client:127.0.0.1:PORT); default: the OS adapter, or $REHAB_BLE_TRANSPORT."
         ),
         timeout: float = typer.Option(3.0, help="Scan time, seconds."),

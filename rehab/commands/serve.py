@@ -7,12 +7,15 @@ import asyncio
 import json
 import signal
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from rehab.commands.errors import fail
+
+if TYPE_CHECKING:  # imported when the command runs
+    from service.ingest import IngestService
 
 console = Console(stderr=True)
 
@@ -33,7 +36,7 @@ async def _serve(
         await _serve_api(service, host=host, port=port, transport=transport, ready_file=ready_file)
 
 
-async def _serve_api(service: object, *, host: str, port: int, transport: str | None, ready_file: Path | None) -> None:
+async def _serve_api(service: IngestService, *, host: str, port: int, transport: str | None, ready_file: Path | None) -> None:
     from service.api import ApiServer
 
     api = ApiServer(service, host, port)
@@ -62,13 +65,13 @@ def register(app: typer.Typer) -> None:
     def serve(
         port: int = typer.Option(DEFAULT_PORT, "--port", help="loopback port (0: any free port, printed)"),
         host: str = typer.Option("127.0.0.1", "--host", help="loopback address only: 127.0.0.1 or ::1"),
-        transport: Optional[str] = typer.Option(
+        transport: str | None = typer.Option(
             None, "--transport", help="virtual sensors' bumble transport (default: $REHAB_BLE_TRANSPORT, else the OS radio)"
         ),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="data directory (default: $REHAB_DATA_DIR)"),
-        database_url: Optional[str] = typer.Option(None, "--database-url", help="store URL"),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help="data directory (default: $REHAB_DATA_DIR)"),
+        database_url: str | None = typer.Option(None, "--database-url", help="store URL"),
         no_store: bool = typer.Option(False, "--no-store", help="analyse sets but do not save them"),
-        ready_file: Optional[Path] = typer.Option(None, "--ready-file", help="write {url, pid} here when serving"),
+        ready_file: Path | None = typer.Option(None, "--ready-file", help="write {url, pid} here when serving"),
         virtual_sensors: bool = typer.Option(
             False, "--virtual-sensors", help="start virtual thigh + pelvis sensors (a simulated drill) for this service"
         ),

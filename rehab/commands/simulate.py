@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -34,17 +34,17 @@ def register(app: typer.Typer) -> None:
         reps: Annotated[int, typer.Option(help="Repetitions per set.")] = 10,
         sets: Annotated[int, typer.Option(help="Number of sets (rest and fidgeting in between).")] = 1,
         seed: Annotated[int, typer.Option(help="Random seed (same seed = same session).")] = 0,
-        rate: Annotated[Optional[float], typer.Option(help="Both sensors' rate, Hz (25-200).")] = None,
-        thigh_rate: Annotated[Optional[float], typer.Option(help="Thigh sensor rate, Hz.")] = None,
-        pelvis_rate: Annotated[Optional[float], typer.Option(help="Pelvis sensor rate, Hz.")] = None,
-        amplitude: Annotated[Optional[float], typer.Option(help="Target signed peak hip flexion, deg.")] = None,
+        rate: Annotated[float | None, typer.Option(help="Both sensors' rate, Hz (25-200).")] = None,
+        thigh_rate: Annotated[float | None, typer.Option(help="Thigh sensor rate, Hz.")] = None,
+        pelvis_rate: Annotated[float | None, typer.Option(help="Pelvis sensor rate, Hz.")] = None,
+        amplitude: Annotated[float | None, typer.Option(help="Target signed peak hip flexion, deg.")] = None,
         hold: Annotated[float, typer.Option(help="Hold at the top, s.")] = 1.0,
         misplacement: Annotated[float, typer.Option(help="Max random sensor misplacement, deg.")] = 25.0,
         compensation_prob: Annotated[float, typer.Option(help="Fraction of reps with compensation.")] = 0.3,
-        compensated_reps: Annotated[Optional[str], typer.Option(help="Exact compensated reps, e.g. '2,5'.")] = None,
+        compensated_reps: Annotated[str | None, typer.Option(help="Exact compensated reps, e.g. '2,5'.")] = None,
         partial_prob: Annotated[float, typer.Option(help="Fraction of partial reps.")] = 0.1,
-        partial_reps: Annotated[Optional[str], typer.Option(help="Exact partial reps, e.g. '3'.")] = None,
-        onset: Annotated[Optional[float], typer.Option(help="|Hip flexion| where compensation starts, deg.")] = None,
+        partial_reps: Annotated[str | None, typer.Option(help="Exact partial reps, e.g. '3'.")] = None,
+        onset: Annotated[float | None, typer.Option(help="|Hip flexion| where compensation starts, deg.")] = None,
         threshold: Annotated[float, typer.Option(help="Compensation threshold, deg.")] = 10.0,
         stand: Annotated[float, typer.Option(help="Quiet standing (calibration) at the start, s (>= 2).")] = 3.0,
         packet_loss: Annotated[float, typer.Option(help="Fraction of samples lost (in bursts).")] = 0.01,

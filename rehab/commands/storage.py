@@ -38,7 +38,7 @@ UrlOpt = Annotated[
 ]
 
 
-def _open_store(database_url: str | None, data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _open_store(database_url: str | None, data_dir: Path | None):
     from store import Store, StoreError
 
     try:
@@ -59,7 +59,7 @@ def _progress() -> Progress:
     )
 
 
-def _resolve_patient(store, ref: str) -> int:  # type: ignore[no-untyped-def]
+def _resolve_patient(store, ref: str) -> int:
     """A patient given as numeric id or username."""
     from store import NotFoundError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid as uuid_lib
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final, cast
 
 from bleak.assigned_numbers import CharacteristicPropertyName
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -55,10 +55,10 @@ def advertisement_data(adv: Advertisement) -> AdvertisementData:
     service_uuids: list[str] = []
     for ad_type in _SERVICE_UUID_TYPES:
         for uuids in data.get_all(ad_type):
-            service_uuids.extend(uuid_str(u) for u in uuids)  # type: ignore[union-attr]
+            service_uuids.extend(uuid_str(u) for u in uuids)
     manufacturer: dict[int, bytes] = {}
     for item in data.get_all(AdvertisingData.Type.MANUFACTURER_SPECIFIC_DATA):
-        company_id, payload = item  # type: ignore[misc]
+        company_id, payload = item
         manufacturer[int(company_id)] = bytes(payload)
     service_data: dict[str, bytes] = {}
     for ad_type in (
@@ -66,8 +66,9 @@ def advertisement_data(adv: Advertisement) -> AdvertisementData:
         AdvertisingData.Type.SERVICE_DATA_32_BIT_UUID,
         AdvertisingData.Type.SERVICE_DATA_128_BIT_UUID,
     ):
-        for item in data.get_all(ad_type):
-            service_uuid, payload = item  # type: ignore[misc]
+        for entry in data.get_all(ad_type):
+            # bumble types get_all() as the union of every AD type's value; SERVICE_DATA_* are (UUID, bytes)
+            service_uuid, payload = cast(tuple[Any, bytes], entry)
             service_data[uuid_str(service_uuid)] = bytes(payload)
     tx_power = None if adv.tx_power == Advertisement.TX_POWER_NOT_AVAILABLE else adv.tx_power
     return AdvertisementData(

@@ -43,7 +43,7 @@ AdvertisementListener = Callable[[Advertisement], None]
 
 # Per event loop (weakly held: pytest and asyncio.run make and drop loops): open centrals by
 # transport spec, and the lock that serialises opening/closing them.
-_CENTRALS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, "BumbleCentral"]] = weakref.WeakKeyDictionary()
+_CENTRALS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, BumbleCentral]] = weakref.WeakKeyDictionary()
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 _counter = itertools.count(1)
 _stray_tasks: set[asyncio.Task[None]] = set()
@@ -103,7 +103,7 @@ class BumbleCentral:
             for connection in list(device.connections.values()):
                 try:
                     await connection.disconnect()
-                except Exception as exc:  # noqa: BLE001 - closing anyway; say why
+                except Exception as exc:
                     logger.debug("disconnect of %s during close failed: %s", connection.peer_address, exc)
             if device.scanning:
                 await device.stop_scanning()
@@ -193,7 +193,7 @@ class BumbleCentral:
     async def _drop_stray(self, connection: Connection) -> None:
         try:
             await asyncio.wait_for(connection.disconnect(), DISCONNECT_TIMEOUT_S)
-        except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - best effort; say why
+        except (TimeoutError, Exception) as exc:
             logger.debug("%s: dropping stray connection failed: %s", self.spec.text, exc)
 
 

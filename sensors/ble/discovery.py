@@ -5,7 +5,6 @@ Used by ``rehab sensors scan``; works the same on the OS backend and on virtual 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 
@@ -55,7 +54,7 @@ async def scan_sensors(
                 async with BleakClient(device, timeout=connect_timeout_s, **opts.client) as client:
                     value = await client.read_gatt_char(profile.battery_level_char_uuid)
                     battery = int(value[0]) if value else None
-            except (BleakError, TimeoutError, asyncio.TimeoutError, OSError) as exc:
+            except (BleakError, TimeoutError, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 logger.info("battery read from %s failed: %s", device.address, error)
         results.append(

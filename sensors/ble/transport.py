@@ -12,6 +12,7 @@ Transport specs (one string, so it fits an env var and a CLI option):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -112,10 +113,8 @@ def drop_le_connections(controller: Controller, reason: int = CONNECTION_TIMEOUT
     """
     dropped = 0
     for connection in list(controller.le_connections.values()):
-        try:
+        with contextlib.suppress(core.InvalidArgumentError):  # the peer already left: only our side needs the event
             connection.send_ll_control_pdu(ll.TerminateInd(reason))
-        except core.InvalidArgumentError:
-            pass  # the peer already left the link; only our side needs the event
         controller.on_le_disconnected(connection, reason)
         dropped += 1
     return dropped

@@ -109,7 +109,7 @@ def decode_control(profile: str | Profile, data: bytes | bytearray) -> ControlCo
             if b[off] not in f.codes:
                 raise ControlError(f"{p.name}: control byte offset {off}: invalid {name} code {b[off]}; valid {dict(f.codes)}")
             vals.append(f.codes[b[off]])
-        return ControlCommand(actions[b[0]], vals[0], vals[1], vals[2])  # type: ignore[arg-type]
+        return ControlCommand(actions[b[0]], vals[0], vals[1], vals[2])
     if kind == "movella_dot":
         dc = p.control["device_control"]
         if len(b) == 3:

@@ -9,14 +9,15 @@ packet with the lowest index) or dropped (``on_error="skip"``; the errors are li
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
 from sensors.codec._layout import Layout, layout_for
 from sensors.errors import DecodeError, HeaderError, PacketLengthError, ValueRangeError
-from sensors.profiles import Profile
+from sensors.profiles import FieldSpec, Profile
 from sensors.samples import (
     FLAG_CLIPPED,
     FLAG_HOST_CLOCK,
@@ -51,12 +52,17 @@ class _Check:
 
     n: int
     first: np.ndarray = field(init=False)
-    infos: list = field(default_factory=list)
+    infos: list[tuple[type[DecodeError], str | np.ndarray, int | np.ndarray, str | Callable[..., str]]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self) -> None:
         self.first = np.full(self.n, -1, np.int64)
 
-    def add(self, mask: np.ndarray, cls: type[DecodeError], fld: str, offset, reason) -> None:
+    def add(
+        self, mask: np.ndarray, cls: type[DecodeError], fld: str | np.ndarray, offset: int | np.ndarray,
+        reason: str | Callable[..., str],
+    ) -> None:
         """fld/offset: one value or a (P,) array; reason: str or callable(i) -> str."""
         if not mask.any():
             return
@@ -72,9 +78,10 @@ class _Check:
     def error(self, i: int, lay: Layout, packet: bytes, index: int | None) -> DecodeError:
         cls, fld, offset, reason = self.infos[int(self.first[i])]
         off = int(offset[i]) if isinstance(offset, np.ndarray) else int(offset)
-        fld = str(fld[i]) if isinstance(fld, np.ndarray) else fld
+        name = str(fld[i]) if isinstance(fld, np.ndarray) else fld
         text = reason(i) if callable(reason) else reason
-        return cls(lay.name, fld, off, text, packet, index)
+        err: DecodeError = cls(lay.name, name, off, text, packet, index)
+        return err
 
 
 def _word(arr: np.ndarray, off: int, ftype: str, lay: Layout) -> np.ndarray:
@@ -93,8 +100,8 @@ def _decode_group(
     chk = _Check(P)
     # --- length -----------------------------------------------------------------------------
     if p.count_field is not None:
-        n = (L - p.header_size) // p.sample_size if L >= p.header_size else 0
-        ok_len = L == p.header_size + n * p.sample_size and 1 <= n <= p.max_samples
+        n = (L - p.header_size) // p.sample_size if p.header_size <= L else 0
+        ok_len = p.header_size + n * p.sample_size == L and 1 <= n <= p.max_samples
         want = f"{p.header_size} + {p.sample_size}·N bytes with 1 ≤ N ≤ {p.max_samples}"
     elif p.trailing:
         n = 1
@@ -102,7 +109,7 @@ def _decode_group(
         want = f"{p.trailing['min_total']}..{p.trailing['max_total']} bytes"
     else:
         n = 1
-        ok_len = L == p.header_size + p.sample_size
+        ok_len = p.header_size + p.sample_size == L
         want = f"{p.header_size + p.sample_size} bytes"
     if not ok_len:
         chk.add(np.ones(P, bool), PacketLengthError, "length", L, f"length {L} bytes, expected {want}")
@@ -128,7 +135,7 @@ def _decode_group(
         chk.add(cnt != n, PacketLengthError, cf.name, cf.offset,
                 lambda i, cnt=cnt: f"header says {int(cnt[i])} samples but the {L}-byte packet holds {n}")
     body_end = p.header_size + n * p.sample_size
-    if p.trailing and L > body_end and p.trailing.get("must_be_zero"):
+    if p.trailing and body_end < L and p.trailing.get("must_be_zero"):
         tail = arr[:, body_end:]
         nz = tail != 0
         bad_tail = nz.any(axis=1)
@@ -155,18 +162,18 @@ def _decode_group(
                 flags[clipped] |= FLAG_CLIPPED
         else:
             finite = np.isfinite(val)
-            bad = ~finite.all(axis=(1, 2))
+            bad = np.asarray(~finite.all(axis=(1, 2)))
             if not finite.all():
-                names, off = _first_bad(~finite, fields, p)
-                chk.add(bad, ValueRangeError, names, off,
+                names, offs = _first_bad(~finite, fields, p)
+                chk.add(bad, ValueRangeError, names, offs,
                         lambda i, val=val, q=q: f"non-finite {q} value {val[i][~np.isfinite(val[i])][0]!r}")
         limit_key = {"acc": "acc_m_s2", "gyr": "gyr_rad_s"}.get(q)
         if limit_key and limit_key in p.limits:
             over = np.abs(val) > p.limits[limit_key]  # NaN compares False; inf is caught above
             if over.any():
-                bad = over.any(axis=(1, 2))
-                names, off = _first_bad(over, fields, p)
-                chk.add(bad, ValueRangeError, names, off,
+                bad = np.asarray(over.any(axis=(1, 2)))
+                names, offs = _first_bad(over, fields, p)
+                chk.add(bad, ValueRangeError, names, offs,
                         lambda i, val=val, q=q, lk=limit_key, over=over:
                         f"{q} value {float(val[i][over[i]][0]):.6g} exceeds the plausible limit ±{p.limits[lk]:g} {lk.split('_', 1)[1]}")
         out[q] = val.reshape(P * n, 3)
@@ -200,7 +207,7 @@ def _decode_group(
     return out, chk
 
 
-def _first_bad(mask: np.ndarray, fields, p: Profile) -> tuple[np.ndarray, np.ndarray]:
+def _first_bad(mask: np.ndarray, fields: Sequence[FieldSpec], p: Profile) -> tuple[np.ndarray, np.ndarray]:
     """Field name and byte offset of the first flagged value in each packet; mask is (P, n, 3)."""
     P, n, _ = mask.shape
     j = np.argmax(mask.reshape(P, n * 3), axis=1)
@@ -364,7 +371,7 @@ def decode_packet(
     gyr = out["gyr"].tolist()
     flags = out["flags"].tolist()
     euler = None
-    quats: list | None = None
+    quats: list[list[float]] | None = None
     if "angle" in out:
         euler = tuple(tuple(row) for row in out["angle"].tolist())
         quats = _euler_to_quat(out["angle"]).tolist()
@@ -372,9 +379,9 @@ def decode_packet(
         ImuSample(
             sensor_time_us=t[i],
             seq=seq[i],
-            acc_m_s2=tuple(acc[i]),  # type: ignore[arg-type]
-            gyr_rad_s=tuple(gyr[i]),  # type: ignore[arg-type]
-            quat=tuple(quats[i]) if quats is not None else None,  # type: ignore[arg-type]
+            acc_m_s2=tuple(acc[i]),
+            gyr_rad_s=tuple(gyr[i]),
+            quat=(quats[i][0], quats[i][1], quats[i][2], quats[i][3]) if quats is not None else None,
             flags=flags[i],
         )
         for i in range(len(t))
@@ -394,5 +401,5 @@ def decode_packet(
         gyro_range_dps=gyr_dps,
         rate_hz=rate,
         flags=fl,
-        euler_deg=euler,  # type: ignore[arg-type]
+        euler_deg=euler,
     )

@@ -6,7 +6,8 @@ each value within half a quantisation step (exactly representable values return 
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from sensors.codec._layout import Layout, layout_for
 from sensors.profiles import FieldSpec, Profile
 from sensors.samples import ImuBatch, ImuSample
 
-SamplesLike = Union[Sequence[ImuSample], ImuBatch, tuple]
+SamplesLike = Sequence[ImuSample] | ImuBatch | tuple[Any, ...]
 
 
 def _code_for(f: FieldSpec, value: float, what: str, profile: str) -> int:
@@ -31,7 +32,8 @@ def _quat_to_euler_deg(q: np.ndarray) -> np.ndarray:
     roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
     pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1.0, 1.0))
     yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-    return np.rad2deg(np.stack([roll, pitch, yaw], axis=1))
+    out: np.ndarray = np.rad2deg(np.stack([roll, pitch, yaw], axis=1))
+    return out
 
 
 def _as_arrays(samples: SamplesLike) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -113,7 +115,7 @@ def encode_packet(
 
 def _encode_header(lay: Layout, seq: int, t_us: int, n: int, acc_g: float, gyr_dps: float, rate: float) -> bytes:
     p = lay.profile
-    words = {w: 0 for w in lay.header_words}
+    words = dict.fromkeys(lay.header_words, 0)
     for f in p.header_fields:
         if f.const is not None:
             v = f.const

@@ -8,10 +8,11 @@ codec (sensors/codec) compiles the layouts into ``struct.Struct`` / numpy dtypes
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal, Mapping
+from typing import Any, Final, Literal
 
 from sensors.errors import SpecError
 

@@ -15,6 +15,7 @@ buffering — and after a restart the stream picks up the motion where the body 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
@@ -174,14 +175,14 @@ class VirtualSensor:
         )
         chars: list[gatt.Characteristic[Any]] = [self.data_char]
         props, perms = _protocol.control_properties(p)
-        self.control_char = gatt.Characteristic(
+        self.control_char: gatt.Characteristic[Any] = gatt.Characteristic(
             p.control_char_uuid,
             props,
             perms,
             gatt.CharacteristicValue(read=self._read_control, write=self._write_control),
         )
         chars.append(self.control_char)
-        self.config_char = None
+        self.config_char: gatt.Characteristic[Any] | None = None
         if p.config_char_uuid:
             self.config_char = gatt.Characteristic(
                 p.config_char_uuid,
@@ -317,10 +318,8 @@ class VirtualSensor:
         task, self._stream_task = self._stream_task, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
 
     def _mtu(self) -> int:
         mtus = [c.att_mtu for c in self.device.connections.values()]

@@ -105,7 +105,7 @@ def test_sigkill_mid_set_loses_at_most_a_second_and_is_recovered_on_restart(tmp_
         deadline = time.monotonic() + 60
         directory = None
         while time.monotonic() < deadline:  # wait until ~7 s are recorded (stand + a rep)
-            dirs = [d for d in root.iterdir()] if root.exists() else []
+            dirs = list(root.iterdir()) if root.exists() else []
             if dirs and (dirs[0] / "samples.csv").exists() and (dirs[0] / "samples.csv").stat().st_size > 2 * 700 * 75:
                 directory = dirs[0]
                 break

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from store import Store
 from store.exporting import (
@@ -111,8 +113,6 @@ def test_in_memory_exports_match_files(store: Store, clinic: dict, analysis_fact
         assert name == written_p[table].name and data == written_p[table].read_bytes(), table
 
 
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 @given(st.text(max_size=30), st.floats(allow_nan=False, allow_infinity=False))

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from store import RawFileError
 from store.raw_files import GRID_DECIMALS, quantize, quantize_raw, read_raw, write_raw
@@ -65,8 +67,6 @@ def test_errors_name_file(tmp_path: Path) -> None:
         read_raw(bad)
 
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @settings(max_examples=200, deadline=None)

@@ -44,7 +44,7 @@ def test_username_unique_and_validated(store: Store) -> None:
 def test_password_is_argon2_hash_not_plaintext(store: Store) -> None:
     u = store.create_user("u1", "s3cret-password", role="admin")
     with store.engine.connect() as conn:
-        stored = conn.exec_driver_sql("SELECT password_hash FROM users WHERE id = %d" % u.id).scalar_one()
+        stored = conn.exec_driver_sql(f"SELECT password_hash FROM users WHERE id = {int(u.id)}").scalar_one()
     assert stored.startswith("$argon2id$")
     assert "s3cret-password" not in stored
     assert verify_password(stored, "s3cret-password", FAST_HASHER)
@@ -68,11 +68,11 @@ def test_rehash_on_login_upgrades_parameters(db_url: str, data_dir) -> None:  # 
     stronger = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)
     s = Store(db_url, data_dir=data_dir, password_hasher=stronger)
     with s.engine.connect() as conn:
-        before = conn.exec_driver_sql("SELECT password_hash FROM users WHERE id = %d" % u.id).scalar_one()
+        before = conn.exec_driver_sql(f"SELECT password_hash FROM users WHERE id = {int(u.id)}").scalar_one()
     assert needs_rehash(before, stronger)
     assert s.authenticate("legacy", "legacy-password") is not None
     with s.engine.connect() as conn:
-        after = conn.exec_driver_sql("SELECT password_hash FROM users WHERE id = %d" % u.id).scalar_one()
+        after = conn.exec_driver_sql(f"SELECT password_hash FROM users WHERE id = {int(u.id)}").scalar_one()
     assert after != before and not needs_rehash(after, stronger)
     assert "t=2" in after and "m=16" in after
     assert s.authenticate("legacy", "legacy-password") is not None  # still valid after rehash

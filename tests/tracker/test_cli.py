@@ -37,7 +37,7 @@ def test_json_and_angles(session_csv, tmp_path: Path) -> None:
     assert {"calibration", "summary", "reps"} <= d.keys()
     assert d["summary"]["rep_count"] == len(truth.reps) == len(d["reps"])
     for rep, tr in zip(d["reps"], truth.reps):
-        assert REP_KEYS <= rep.keys()
+        assert rep.keys() >= REP_KEYS
         assert rep["peak_hip_flexion_deg"] < 0  # extension
         assert rep["peak_hip_flexion_deg"] == pytest.approx(tr.peak_hip_flexion_deg, abs=3.0)
         assert (rep["compensation_onset_hip_deg"] is None) == (not rep["compensation"])

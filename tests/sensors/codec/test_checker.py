@@ -57,7 +57,7 @@ def test_reboot_resets_counters_but_keeps_timeline_monotonic():
 def test_movella_gap_and_duplicate_from_timestamps():
     c = StreamChecker("movella_dot", rate_hz=60)
     period = round(1e6 / 60)
-    mk = lambda t: encode_packet("movella_dot", 0, t, [S])  # noqa: E731
+    mk = lambda t: encode_packet("movella_dot", 0, t, [S])
     c.feed(mk(0))
     c.feed(mk(period))
     assert c.feed(mk(period)).events == ("duplicate",)
@@ -67,7 +67,7 @@ def test_movella_gap_and_duplicate_from_timestamps():
 
 def test_witmotion_host_clock_gap_only_after_long_silence():
     c = StreamChecker("witmotion_wt901ble", rate_hz=100)
-    mk = lambda: encode_packet("witmotion_wt901ble", 0, 0, [S])  # noqa: E731
+    mk = lambda: encode_packet("witmotion_wt901ble", 0, 0, [S])
     for t in (0, 8_000, 31_000, 41_000):  # BLE jitter: not gaps
         assert "gap" not in c.feed(mk(), host_time_us=t).events
     r = c.feed(mk(), host_time_us=141_000)

@@ -26,7 +26,7 @@ def rehab_case(draw):
     n = draw(st.integers(1, REHAB.samples_per_packet(247)))
     a_max = acc_g * GRAVITY_M_S2
     g_max = math.radians(gyr_dps)
-    comp = lambda m: st.floats(-m, m * (32767 / 32768), allow_nan=False)  # noqa: E731
+    comp = lambda m: st.floats(-m, m * (32767 / 32768), allow_nan=False)
     samples = [
         ImuSample(0, 0, tuple(draw(comp(a_max)) for _ in range(3)), tuple(draw(comp(g_max)) for _ in range(3)))
         for _ in range(n)
