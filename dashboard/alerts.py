@@ -6,6 +6,7 @@ carries a plain-language reason naming the numbers that triggered it.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +51,11 @@ def _finite(v: object) -> bool:
         return False
 
 
-def roster_alerts(roster: pd.DataFrame, rules: AlertRules | None = None) -> pd.DataFrame:
+def roster_alerts(roster: pd.DataFrame, rules: AlertRules | None = None, *, today: dt.date | None = None) -> pd.DataFrame:
     """One row per (patient, alert): ``ALERT_COLUMNS``; patients with no session at all count as
-    'no sessions' too."""
+    'no sessions' too. With ``today``, days without a session are calendar days (a session yesterday
+    evening is 1 day ago at any time of day, as a therapist counts); otherwise the roster's
+    fractional ``days_since_last_session``."""
     rules = rules or AlertRules()
     rows: list[dict[str, object]] = []
     for r in roster.itertuples(index=False):
@@ -60,6 +63,9 @@ def roster_alerts(roster: pd.DataFrame, rules: AlertRules | None = None) -> pd.D
             rows.append({"patient_id": int(r.patient_id), "display_name": r.display_name, "alert": alert, "detail": detail})
 
         days = r.days_since_last_session
+        last = getattr(r, "last_session_at", None)
+        if today is not None and last is not None and not pd.isna(last):
+            days = float((today - pd.Timestamp(last).date()).days)
         if not _finite(days):
             add("no sessions", "no session recorded yet")
         elif days >= rules.no_session_days:

@@ -1,6 +1,8 @@
 """Therapist: every patient at a glance — adherence, ROM vs target, compensation and its trend,
 pain — with alerts for the ones to look at first. Click a row to open the patient."""
 
+import datetime as dt
+
 import streamlit as st
 
 from dashboard import alerts, auth, charts
@@ -16,7 +18,9 @@ roster = store.roster(user.id)
 if roster.empty:
     st.info("You have no patients yet. An administrator assigns patients to therapists.")
     st.stop()
-found = alerts.roster_alerts(roster, alerts.AlertRules(no_session_days=float(no_session_days)))
+found = alerts.roster_alerts(
+    roster, alerts.AlertRules(no_session_days=float(no_session_days)), today=dt.datetime.now(dt.UTC).date()
+)
 table = alerts.roster_table(roster, found)
 
 event = st.dataframe(
