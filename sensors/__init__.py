@@ -1,10 +1,10 @@
-"""BLE ingestion: firmware profiles → decoders, the bleak client (OS or virtual backend), bumble
-virtual sensors, and the recording service.
+"""The radio: sensor profiles, packet codec, bleak backends and virtual peripherals — nothing above it.
 
 Layout (each sub-package has one job):
-- ``sensors.profiles`` / ``sensors.codec`` — profiles from firmware_specs/ and bytes → typed samples;
+- ``sensors.profiles`` — the firmware specs as package data (firmware_specs/*.json link here);
+- ``sensors.codec`` — bytes ↔ typed samples, a pure function per profile, plus the stream checker;
 - ``sensors.ble`` — backend choice for bleak (OS radio, or bumble for virtual sensors);
-- ``sensors.virtual`` — bumble GATT peripherals that speak the profiles, with fault injection;
-- ``service`` — discovery, reconnecting links, clock alignment, journal, live API.
-Errors share one root, ``sensors.errors.SensorError``.
+- ``sensors.virtual`` — bumble GATT peripherals that speak the profiles, with fault injection.
+The recording application that uses them is ``service``. Errors share one root,
+``sensors.errors.SensorError``.
 """

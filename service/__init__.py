@@ -1,12 +1,13 @@
-"""BLE ingestion service: record thigh + pelvis sets that never lose data, with live results.
+"""The recording application: record thigh + pelvis sets that never lose data, with live results.
 
 Stages (one module each):
 - `assignment` — discover sensors by profile, assign thigh/pelvis, remember it, identify by motion
 - `link` — one sensor's connection: battery, start streaming, subscribe, reconnect with backoff
 - `alignment` — sensor µs clock → session clock (lower-envelope offset + drift fit, reboots)
+- `stream` — bytes → checked samples → aligned → journal + live view; `live_view` — live snapshot
 - `journal` — crash-safe append-only recording + manifest; `finish` — analyse, store, recover
-- `pipeline` — bytes → checked samples → aligned → journal + live tracker; `live` — live snapshot
-- `recorder` — one set end to end; `service` — sets on request; `api` — loopback HTTP API
+- `recorder` — one set end to end; `ingest` — sets on request; `api` — loopback HTTP API;
+  `importing` — raw-session CSVs into the store; `datadir` — the data directory
 """
 
 from service.alignment import ClockAligner, ClockFit, align_offline

@@ -1,8 +1,10 @@
 """The processing core: thigh + pelvis IMU recordings → hip flexion, pelvic tilt, reps, compensation.
 
-Conventions (units, axes, signs) are stated once in ``tracker.conventions``. Entry points:
-``tracker.pipeline.analyze_session`` (offline, whole session) and ``tracker.live.LiveTracker``
-(sample by sample) run the same algorithm objects. ``simulation`` is the ground truth,
-``tracker.rawcsv`` the exchange format, ``program`` the article's drills, screening and
-progression, ``evaluation`` the accuracy reports against simulator and Vicon truth.
+Only the core lives here (the program, the simulator and the evaluation are their own packages):
+- ``tracker.conventions`` — units, axes, signs and the one per-drill table (``DRILL_MOTION``);
+- ``tracker.raw`` / ``tracker.rawcsv`` — the recording the core takes, and its exchange format;
+- stages: ``timebase`` → ``orientation`` → ``calibration`` → ``joint_angles`` → ``reps`` /
+  ``compensation``, with ``rotations`` the one set of quaternion helpers;
+- ``tracker.pipeline`` (whole session, offline) and ``tracker.live`` (sample by sample) run the same
+  algorithm objects; ``tracker.results`` holds what they return (``SessionAnalysis``).
 """

@@ -1,4 +1,4 @@
-"""The live page against the real ingestion service (sensors/ingest: IngestService + ApiServer)
+"""The live page against the real ingestion service (service: IngestService + ApiServer)
 with real virtual sensors (bumble, in-process) streaming a simulated knee-raise set.
 
 The service runs on its own event loop thread, as `rehab serve` would in its own process; the
