@@ -133,6 +133,9 @@ class SessionRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The session's identity everywhere (recording journal, recovery, hub → clinic sync): one
+    # session per uid, enforced here, so a retry or a second process can never store it twice.
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     prescription_id: Mapped[int | None] = mapped_column(
         ForeignKey("prescriptions.id", ondelete="SET NULL"), nullable=True

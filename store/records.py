@@ -78,6 +78,7 @@ class SessionRecord:
     """A session's database row: identity, context, the summary columns and file paths."""
 
     id: int
+    uid: str  # unique across stores (recording uid, or a random one): recovery and sync key on it
     patient_id: int
     prescription_id: int | None
     exercise: str

@@ -22,6 +22,7 @@ from store._base import (
     _require_aware,
 )
 from store.errors import (
+    DuplicateError,
     InvalidValueError,
     NotFoundError,
 )
@@ -70,8 +71,12 @@ class SessionsMixin(StoreBase):
         ended_at: dt.datetime | None = None,
         status: str = "complete",
         prescription_id: int | None = None,
+        uid: str | None = None,
     ) -> int:
         """Store a session's rows and its Parquet files atomically; return the new session id.
+
+        ``uid`` identifies the session across processes and stores (a recording's uid; random when
+        omitted); a uid already stored raises :class:`DuplicateError` and stores nothing.
 
         ``raw`` is snapped to the storage grid (see store.raw_files); analyse
         ``quantize_raw(raw)`` first if the stored raw must reproduce the analysis bit for bit.
@@ -86,6 +91,7 @@ class SessionsMixin(StoreBase):
             self._patient_row(s, patient_id)
             rx = self._prescription_for(s, patient_id, analysis.exercise, analysis.side, prescription_id)
             row = SessionRow(
+                uid=self._new_uid(s, uid),
                 patient_id=patient_id,
                 exercise=analysis.exercise,
                 side=analysis.side,
@@ -111,6 +117,7 @@ class SessionsMixin(StoreBase):
         sensors: Mapping[str, Any] | None = None,
         threshold_deg: float = DEFAULT_COMPENSATION_THRESHOLD_DEG,
         prescription_id: int | None = None,
+        uid: str | None = None,
     ) -> int:
         """Register a session being recorded (status ``recording``, no files yet); finish it later.
 
@@ -124,6 +131,7 @@ class SessionsMixin(StoreBase):
             self._patient_row(s, patient_id)
             rx = self._prescription_for(s, patient_id, exercise, side, prescription_id)
             row = SessionRow(
+                uid=self._new_uid(s, uid),
                 patient_id=patient_id,
                 exercise=exercise,
                 side=side,
@@ -216,6 +224,25 @@ class SessionsMixin(StoreBase):
             self.files.discard(key)
             raise
         return session_id
+
+    @staticmethod
+    def _new_uid(s: OrmSession, uid: str | None) -> str:
+        """A fresh uid, or the caller's after checking it is not stored yet (the unique constraint
+        still decides between two concurrent writers)."""
+        if uid is None:
+            return uuid.uuid4().hex
+        if not (isinstance(uid, str) and 1 <= len(uid) <= 64 and uid.isprintable() and uid.strip() == uid):
+            raise InvalidValueError(f"session uid {uid!r}: use 1–64 printable characters without surrounding spaces")
+        if s.scalar(select(SessionRow.id).where(SessionRow.uid == uid)) is not None:
+            raise DuplicateError(f"a session with uid {uid!r} is already stored")
+        return uid
+
+    def get_session_by_uid(self, uid: str) -> SessionRecord:
+        with self._read() as s:
+            row = s.scalars(select(SessionRow).where(SessionRow.uid == uid)).first()
+            if row is None:
+                raise NotFoundError("session with uid", uid)
+            return convert.session(row)
 
     @staticmethod
     def _prescription_for(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from store import InvalidValueError, NotFoundError, Store, quantize_raw
+from store import DuplicateError, InvalidValueError, NotFoundError, Store, quantize_raw
 
 from .conftest import T0
 
@@ -231,3 +231,23 @@ def test_begin_and_finish_session(store: Store, clinic: dict, analysis_factory, 
     assert done.record.sensors == {"thigh": "AA"} and done.raw is not None
     with pytest.raises(InvalidValueError, match="not recording"):
         store.finish_session(sid, analysis, None)
+
+
+def test_one_session_per_uid(store: Store, clinic: dict, analysis_factory, raw_factory) -> None:  # type: ignore[no-untyped-def]
+    alice = clinic["alice"]
+    sid = store.save_session(alice.id, analysis_factory(), raw_factory(), started_at=T0, uid="rec-2026-0001")
+    assert store.get_session(sid).uid == "rec-2026-0001"
+    assert store.get_session_by_uid("rec-2026-0001").id == sid
+    files_before = sorted(p.name for p in store.files.root.rglob("*") if p.is_file())
+    with pytest.raises(DuplicateError, match="rec-2026-0001"):
+        store.save_session(alice.id, analysis_factory(), raw_factory(), started_at=T0, uid="rec-2026-0001")
+    with pytest.raises(DuplicateError, match="rec-2026-0001"):
+        store.begin_session(alice.id, "knee_raise", "left", started_at=T0, uid="rec-2026-0001")
+    assert [s.id for s in store.list_sessions(alice.id)] == [sid]  # nothing stored twice, no stray files
+    assert sorted(p.name for p in store.files.root.rglob("*") if p.is_file()) == files_before
+    other = store.save_session(alice.id, analysis_factory(), None, started_at=T0)
+    assert len(store.get_session(other).uid) == 32  # random when not given
+    with pytest.raises(InvalidValueError, match="uid"):
+        store.save_session(alice.id, analysis_factory(), None, started_at=T0, uid=" x")
+    with pytest.raises(NotFoundError):
+        store.get_session_by_uid("missing")
