@@ -20,8 +20,14 @@ joint coordinate system (= first angle of the Z-X-Y Cardan decomposition of R_p^
 
 Sensor frames (tracker/conventions.py): +x up along the segment, +z out of the body. Nominal mounting:
 thigh (lateral, exercised leg) x = Y, z = s·Z, y = −s·X; pelvis (sacrum) x = Y, z = −X, y = −Z.
-Actual mounting = nominal · misplacement (a rotation in the sensor frame); the thigh strap adds a small
-soft-tissue wobble rotation (in the thigh frame) between the segment and the sensor.
+Actual mounting = nominal · misplacement (a rotation in the sensor frame); between the femur and the
+thigh sensor sit the soft tissues: a slow rotation that follows the flexion and the muscles'
+contraction (``soft_tissue_rotvec``) and a small wobble ringing after fast movements
+(``wobble_rotvec``), both in the thigh frame. The truth angles are the bones'.
+
+Where the joint centres and sensors are (``Anatomy``): the placement guide's nominal body, or one
+drawn from anthropometric ranges; the sensor positions' lever arms about the hip joint centre are
+in the accelerometers exactly as the rigid-body kinematics put them there.
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ from tracker.conventions import GRAVITY_M_S2
 
 G_WORLD = np.array([0.0, -GRAVITY_M_S2, 0.0])
 HIP_HALF_WIDTH_M = 0.085
-HIP_HEIGHT_M = 0.92
 SHANK_M = 0.46
 THIGH_M = 0.46
 SHANK_LEAN_PER_THIGH = 0.55
@@ -47,6 +52,29 @@ SQUAT_MAX_CHAIN_ELEVATION_DEG = 100.0
 #: the pelvis origin (midpoint of the hip joint centres).
 THIGH_LEVER_M = np.array([0.0, -0.20, 0.07])
 PELVIS_LEVER_M = np.array([-0.10, 0.03, 0.0])
+#: Anthropometric ranges for ``Anatomy.random`` (m; thigh frame z toward the exercised side).
+#: Inter-hip-joint-centre distance 15-20 cm (Harrington et al. 2007), thigh and shank 40-50 cm;
+#: the thigh sensor on the lateral thigh 15-25 cm below the greater trochanter (whose tip is near
+#: the hip joint centre's level), 5-11 cm lateral of the joint centre (neck offset + soft tissue),
+#: ±3 cm front/back; the sacral sensor 7-13 cm behind and −2…+8 cm above the hip joint centres'
+#: midpoint, ±1.5 cm off the midline.
+ANATOMY_RANGES_M: dict[str, tuple[float, float]] = {
+    "hip_half_width": (0.075, 0.10),
+    "thigh": (0.40, 0.50),
+    "shank": (0.40, 0.50),
+    "thigh_sensor_x": (-0.03, 0.03),
+    "thigh_sensor_y": (-0.28, -0.15),
+    "thigh_sensor_z": (0.05, 0.11),
+    "pelvis_sensor_x": (-0.13, -0.07),
+    "pelvis_sensor_y": (-0.02, 0.08),
+    "pelvis_sensor_z": (-0.015, 0.015),
+}
+#: Soft-tissue artefact: weights of its rotation about the thigh's anterior, long and lateral axes
+#: (skin and muscle twist about the femur most), the share driven by the muscles' contraction
+#: (vs the flexion), and its bandwidth (a slow motion: the wobble is the fast part).
+SOFT_TISSUE_AXIS_WEIGHTS = np.array([0.5, 1.0, 0.4])
+SOFT_TISSUE_CONTRACTION_SHARE = 0.5
+SOFT_TISSUE_CUTOFF_HZ = 1.5
 #: Wobble: 2nd-order strap response to the thigh's angular acceleration.
 WOBBLE_FREQ_HZ = 12.0
 WOBBLE_DAMPING = 0.3
@@ -55,6 +83,61 @@ WOBBLE_RAD_PER_RAD_S2 = np.deg2rad(0.5) / 20.0
 
 def side_sign(side: str) -> float:
     return 1.0 if side == "right" else -1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Anatomy:
+    """Where the joint centres and the sensors are on this body (m, segment frames).
+
+    ``thigh_lever_m``: the thigh sensor from the exercised hip joint centre (z already toward the
+    exercised side); ``pelvis_lever_m``: the sacral sensor from the pelvis origin (the midpoint of the
+    two hip joint centres)."""
+
+    hip_half_width_m: float
+    thigh_m: float
+    shank_m: float
+    thigh_lever_m: tuple[float, float, float]
+    pelvis_lever_m: tuple[float, float, float]
+
+    @property
+    def hip_height_m(self) -> float:
+        return self.thigh_m + self.shank_m
+
+    def hip_offset_m(self, side: str) -> np.ndarray:
+        """The exercised hip joint centre from the pelvis origin (pelvis frame)."""
+        return np.array([0.0, 0.0, side_sign(side) * self.hip_half_width_m])
+
+    @classmethod
+    def nominal(cls, side: str) -> Anatomy:
+        """The placement guide's body (the issue-4 simulator's constants)."""
+        lever = THIGH_LEVER_M * np.array([1.0, 1.0, side_sign(side)])
+        return cls(HIP_HALF_WIDTH_M, THIGH_M, SHANK_M, _vec(lever), _vec(PELVIS_LEVER_M))
+
+    @classmethod
+    def random(cls, rng: np.random.Generator, side: str) -> Anatomy:
+        """A body drawn from ANATOMY_RANGES_M."""
+        r = {k: float(rng.uniform(*v)) for k, v in ANATOMY_RANGES_M.items()}
+        s = side_sign(side)
+        return cls(
+            hip_half_width_m=r["hip_half_width"],
+            thigh_m=r["thigh"],
+            shank_m=r["shank"],
+            thigh_lever_m=(r["thigh_sensor_x"], r["thigh_sensor_y"], s * r["thigh_sensor_z"]),
+            pelvis_lever_m=(r["pelvis_sensor_x"], r["pelvis_sensor_y"], r["pelvis_sensor_z"]),
+        )
+
+    def lever_m(self, sensor: str) -> np.ndarray:
+        return np.asarray(self.thigh_lever_m if sensor == "thigh" else self.pelvis_lever_m, dtype=float)
+
+    def hip_centre_from_sensor_m(self, sensor: str, side: str) -> np.ndarray:
+        """The exercised hip joint centre seen from the sensor's position, in the segment frame."""
+        if sensor == "thigh":
+            return -self.lever_m("thigh")
+        return self.hip_offset_m(side) - self.lever_m("pelvis")
+
+
+def _vec(v: np.ndarray) -> tuple[float, float, float]:
+    return (float(v[0]), float(v[1]), float(v[2]))
 
 
 def nominal_mount(sensor: str, side: str) -> Rotation:
@@ -86,7 +169,8 @@ class Segments:
         return Q.to_rotation(self.thigh_q)
 
 
-def build_segments(script: Script, exercise: str, side: str) -> Segments:
+def build_segments(script: Script, exercise: str, side: str, anatomy: Anatomy | None = None) -> Segments:
+    body = anatomy if anatomy is not None else Anatomy.nominal(side)
     ch = script.ch
     s = side_sign(side)
     d = np.deg2rad
@@ -99,7 +183,7 @@ def build_segments(script: Script, exercise: str, side: str) -> Segments:
     q_t = Q.mul(q_p, q_h)
 
     n = len(script.t_s)
-    hip_ex = np.array([0.0, 0.0, s * HIP_HALF_WIDTH_M])
+    hip_ex = body.hip_offset_m(side)
     if exercise == "deep_squat":
         # both legs: ankle fixed, shank leans forward 0.55× the thigh's elevation; the hip joint centre
         # rides on the chain, so the pelvis moves down and back with real linear acceleration
@@ -113,18 +197,18 @@ def build_segments(script: Script, exercise: str, side: str) -> Segments:
         psi = SHANK_LEAN_PER_THIGH * phi
         local = np.column_stack(
             [
-                SHANK_M * np.sin(psi) - THIGH_M * np.sin(phi) + ch["ap_m"],
-                SHANK_M * np.cos(psi) + THIGH_M * np.cos(phi) + ch["v_m"],
-                np.full(n, s * HIP_HALF_WIDTH_M) + ch["ml_m"],
+                body.shank_m * np.sin(psi) - body.thigh_m * np.sin(phi) + ch["ap_m"],
+                body.shank_m * np.cos(psi) + body.thigh_m * np.cos(phi) + ch["v_m"],
+                np.full(n, s * body.hip_half_width_m) + ch["ml_m"],
             ]
         )
         hjc = Q.rotate(heading, local)
         origin = hjc - Q.rotate(q_p, hip_ex)
     else:
-        local_bi = np.column_stack([ch["ap_m"], HIP_HEIGHT_M + ch["v_m"], ch["ml_m"]])
+        local_bi = np.column_stack([ch["ap_m"], body.hip_height_m + ch["v_m"], ch["ml_m"]])
         p_bi = Q.rotate(heading, local_bi)
         # on one leg the pelvis pivots about the stance hip joint centre
-        hip_st = np.array([0.0, 0.0, -s * HIP_HALF_WIDTH_M])
+        hip_st = -hip_ex
         p_st = p_bi + Q.rotate(heading, hip_st) - Q.rotate(q_p, hip_st)
         w = np.clip(ch["w_single"], 0.0, 1.0)[:, None]
         origin = (1.0 - w) * p_bi + w * p_st
@@ -161,6 +245,29 @@ def wobble_rotvec(thigh_q: np.ndarray, dt: float, scale: float) -> np.ndarray:
     return signal.lfilter(b, a, alpha, axis=0)
 
 
+def soft_tissue_rotvec(hip_flex_deg: np.ndarray, dt: float, amplitude_deg: float, target_amplitude_deg: float,
+                      rng: np.random.Generator) -> np.ndarray:
+    """The thigh sensor's slow rotation relative to the femur (rotation vector in the thigh frame, rad).
+
+    Two parts, each about its own axis drawn per session (mostly about the femur's long axis): one
+    follows the flexion (skin sliding over the bone), one the contraction (the muscle bulging while
+    the hip moves: the smoothed flexion speed); low-pass filtered, and scaled so its largest angle
+    over the session is ``amplitude_deg``.
+    """
+    n = len(hip_flex_deg)
+    if amplitude_deg == 0:
+        return np.zeros((n, 3))
+    follow = hip_flex_deg / abs(target_amplitude_deg)
+    sos = signal.butter(2, SOFT_TISSUE_CUTOFF_HZ, fs=1.0 / dt, output="sos")
+    contraction = signal.sosfiltfilt(sos, np.abs(np.gradient(hip_flex_deg, dt)))
+    contraction = contraction / max(float(np.max(np.abs(contraction))), 1e-9)
+    axes = SOFT_TISSUE_AXIS_WEIGHTS * rng.choice([-1.0, 1.0], size=(2, 3)) * rng.uniform(0.5, 1.0, size=(2, 3))
+    rv = np.outer(follow, axes[0]) + SOFT_TISSUE_CONTRACTION_SHARE * np.outer(contraction, axes[1])
+    rv = signal.sosfiltfilt(sos, rv, axis=0)
+    peak = float(np.max(np.linalg.norm(rv, axis=1)))
+    return rv * (np.deg2rad(amplitude_deg) / max(peak, 1e-12))
+
+
 @dataclass(slots=True)
 class CleanSensor:
     """A sensor's exact world orientation and ideal readings on the fine grid."""
@@ -171,17 +278,24 @@ class CleanSensor:
     position_m: np.ndarray
 
 
-def clean_sensor(seg: Segments, sensor: str, side: str, mount: Rotation, wobble: np.ndarray | None) -> CleanSensor:
+def clean_sensor(seg: Segments, sensor: str, side: str, mount: Rotation, wobble: np.ndarray | None,
+                 soft_tissue: np.ndarray | None = None, anatomy: Anatomy | None = None) -> CleanSensor:
+    """Exact orientation, angular velocity and specific force of a sensor on the fine grid.
+
+    ``soft_tissue`` and ``wobble`` (thigh-frame rotation vectors) turn the sensor relative to its
+    segment; its position stays at the segment's lever arm (the skin's few millimetres of sliding
+    are left out)."""
     dt = float(seg.t_s[1] - seg.t_s[0])
-    s = side_sign(side)
+    body = anatomy if anatomy is not None else Anatomy.nominal(side)
     if sensor == "thigh":
         q_seg = seg.thigh_q
-        lever = THIGH_LEVER_M * np.array([1.0, 1.0, s])
-        pos = seg.hip_centre_m + Q.rotate(q_seg, lever)
+        pos = seg.hip_centre_m + Q.rotate(q_seg, body.lever_m("thigh"))
     else:
         q_seg = seg.pelvis_q
-        pos = seg.pelvis_origin_m + Q.rotate(q_seg, PELVIS_LEVER_M)
+        pos = seg.pelvis_origin_m + Q.rotate(q_seg, body.lever_m("pelvis"))
     q_mount = Q.from_rotation(mount)
+    if soft_tissue is not None and np.any(soft_tissue):
+        q_seg = Q.mul(q_seg, Q.exp(soft_tissue))
     if wobble is not None and np.any(wobble):
         q_seg = Q.mul(q_seg, Q.exp(wobble))
     q_ws = Q.mul(q_seg, q_mount)

@@ -94,6 +94,22 @@ class Script:
     set_rest: list[tuple[float, float]] = field(default_factory=list)
     turns_deg: list[float] = field(default_factory=list)
     duration_s: float = 0.0
+    #: (start_s, end_s) of everything that is not quiet standing: reps with their lead-in and
+    #: follow-through, fidgets between sets
+    activity: list[tuple[float, float]] = field(default_factory=list)
+
+    def quiet_stands(self, min_s: float) -> list[tuple[float, float]]:
+        """Spans of quiet standing (postural sway only) lasting at least ``min_s``."""
+        spans = sorted(self.activity)
+        out: list[tuple[float, float]] = []
+        cursor = 0.0
+        for a, b in spans:
+            if a - cursor >= min_s:
+                out.append((cursor, a))
+            cursor = max(cursor, b)
+        if self.duration_s - cursor >= min_s:
+            out.append((cursor, self.duration_s))
+        return out
 
 
 def compensation_measure(exercise: str, tilt: np.ndarray, i0: int, ipk: int, i1: int) -> float:
@@ -112,7 +128,12 @@ def compensation_measure(exercise: str, tilt: np.ndarray, i0: int, ipk: int, i1:
     return float(max(v, 0.0))
 
 
-def build_script(cfg: SimulationConfig, rng: np.random.Generator) -> Script:
+def build_script(cfg: SimulationConfig, rng: np.random.Generator,
+                 rng_3d: np.random.Generator | None = None) -> Script:
+    """The session's motion. ``rng`` draws everything issue 4's simulator drew, in the same order (a
+    seed gives the same session as before when the issue-14 options are off); ``rng_3d`` draws the
+    configured out-of-plane coupling (hip abduction / rotation ranges, exponents, lags)."""
+    rng_3d = rng_3d if rng_3d is not None else np.random.default_rng([cfg.seed, 3])
     ex = cfg.exercise
     single = ex in SINGLE_LEG
     amp = cfg.target_amplitude_deg
@@ -188,7 +209,8 @@ def build_script(cfg: SimulationConfig, rng: np.random.Generator) -> Script:
         for a, b in set_rest:
             _add_fidgets(script, cfg, rng, a, b, single)
     for p in plans:
-        _add_rep(script, cfg, rng, p, sign, single)
+        _add_rep(script, cfg, rng, rng_3d, p, sign, single)
+        script.activity.append((p.start_s - _LEAD_S[ex], p.end_s + _TRAIL_S[ex]))
     return script
 
 
@@ -245,6 +267,7 @@ def _add_fidgets(script: Script, cfg: SimulationConfig, rng: np.random.Generator
                 ch["hip_flex_deg"][ws] += step_leg * 12.0 * bump(t[ws], t_step, 0.4, 0.0, 0.4)
                 ch["v_m"][ws] -= 0.01 * bump(t[ws], t_step, 0.4, 0.0, 0.4)
             script.turns_deg.append(turn)
+            script.activity.append((cursor, cursor + dur))
             turned = True
             cursor += dur + rng.uniform(0.8, 2.0)
         elif kind == "shift":
@@ -257,6 +280,7 @@ def _add_fidgets(script: Script, cfg: SimulationConfig, rng: np.random.Generator
             ch["ml_m"][w] += direction * rng.uniform(0.02, 0.05) * shape
             ch["obliq_deg"][w] += direction * rng.uniform(1.0, 3.0) * shape
             ch["tilt_deg"][w] += rng.uniform(-2.0, 2.0) * shape
+            script.activity.append((cursor, cursor + up + hold + down))
             cursor += up + hold + down + rng.uniform(0.5, 2.0)
         else:
             up, down = rng.uniform(0.4, 0.7), rng.uniform(0.4, 0.7)
@@ -269,6 +293,7 @@ def _add_fidgets(script: Script, cfg: SimulationConfig, rng: np.random.Generator
             if not cfg.pure_sagittal:
                 ch["hip_abd_deg"][w] += rng.uniform(-3.0, 3.0) * shape
                 ch["prot_deg"][w] += s_side * rng.uniform(0.0, 3.0) * shape
+            script.activity.append((cursor, cursor + up + 0.3 + down))
             cursor += up + down + 0.3 + rng.uniform(0.5, 2.0)
 
 
@@ -332,8 +357,8 @@ def _compensation_ramp(tw: np.ndarray, x: np.ndarray, p: RepPlan) -> np.ndarray:
     return ndimage.gaussian_filter1d(ramp * window, sigma, mode="nearest")
 
 
-def _add_rep(script: Script, cfg: SimulationConfig, rng: np.random.Generator, p: RepPlan, sign: float,
-             single: bool) -> None:
+def _add_rep(script: Script, cfg: SimulationConfig, rng: np.random.Generator, rng_3d: np.random.Generator,
+             p: RepPlan, sign: float, single: bool) -> None:
     t, ch = script.t_s, script.ch
     ex = cfg.exercise
     s_side = 1.0 if cfg.side == "right" else -1.0
@@ -382,18 +407,43 @@ def _add_rep(script: Script, cfg: SimulationConfig, rng: np.random.Generator, p:
 
     if cfg.pure_sagittal:
         return
-    # ---- 3D pelvis and hip (out of plane)
+    # ---- 3D pelvis and hip (out of plane). The issue-4 draws stay in their order on ``rng``; the
+    # configured ranges, exponents and lags come from ``rng_3d``.
     if single:
         direction = 1.0 if ex == "knee_raise" else -1.0  # exercised hip goes forward / backward
-        ch["prot_deg"][w] += direction * s_side * rng.uniform(*cfg.pelvis_rotation_range_deg) * u
-        ch["obliq_deg"][w] += -s_side * rng.uniform(*cfg.pelvis_obliquity_range_deg) * u  # hip hike
-        ch["hip_abd_deg"][w] += rng.uniform(-3.0, 6.0) * u
-        ch["hip_rot_deg"][w] += rng.uniform(-8.0, 8.0) * u
+        peaks = {
+            "prot_deg": direction * s_side * rng.uniform(*cfg.pelvis_rotation_range_deg),
+            "obliq_deg": -s_side * rng.uniform(*cfg.pelvis_obliquity_range_deg),  # hip hike
+            "hip_abd_deg": rng.uniform(-3.0, 6.0),
+            "hip_rot_deg": rng.uniform(-8.0, 8.0),
+        }
+    else:
+        peaks = {
+            "hip_abd_deg": rng.uniform(5.0, 15.0),  # knees out
+            "hip_rot_deg": -rng.uniform(0.0, 10.0),  # external rotation
+            "obliq_deg": rng.uniform(-2.0, 2.0),
+            "prot_deg": rng.uniform(-3.0, 3.0),
+        }
+    if cfg.hip_abduction_range_deg is not None:
+        peaks["hip_abd_deg"] = rng_3d.uniform(*cfg.hip_abduction_range_deg)
+    if cfg.hip_rotation_range_deg is not None:
+        peaks["hip_rot_deg"] = rng_3d.uniform(*cfg.hip_rotation_range_deg)
+    for name in ("hip_abd_deg", "hip_rot_deg", "obliq_deg", "prot_deg"):
+        ch[name][w] += peaks[name] * _coupled_shape(tw, p, u, cfg, rng_3d, sag)
+    if single:
         shift = bump(tw, p.start_s - lead, lead, p.end_s - p.start_s, trail)
         ch["w_single"][w] += shift
         ch["ml_m"][w] += -s_side * WEIGHT_SHIFT_M * shift  # toward the stance leg
-    else:
-        ch["hip_abd_deg"][w] += rng.uniform(5.0, 15.0) * u  # knees out
-        ch["hip_rot_deg"][w] -= rng.uniform(0.0, 10.0) * u  # external rotation
-        ch["obliq_deg"][w] += rng.uniform(-2.0, 2.0) * u
-        ch["prot_deg"][w] += rng.uniform(-3.0, 3.0) * u
+
+
+def _coupled_shape(tw: np.ndarray, p: RepPlan, u: np.ndarray, cfg: SimulationConfig,
+                   rng_3d: np.random.Generator, sag: float) -> np.ndarray:
+    """How an out-of-plane channel follows the flexion: ``u`` (in proportion, 1 at the target
+    amplitude) or, with an exponent p ≠ 1 / a lag τ, (|peak|/target)·b(t − τ)**p with b the rep's
+    0…1 shape — the thigh's axis of motion then turns during the rep, unlike a hinge's."""
+    exponent = float(rng_3d.uniform(*cfg.out_of_plane_exponent_range))
+    lag = float(rng_3d.uniform(-1.0, 1.0)) * cfg.out_of_plane_lag_max_s
+    if exponent == 1.0 and lag == 0.0:
+        return u
+    b = np.clip(bump(tw - lag, p.start_s, p.up_s, p.hold_s, p.down_s, sag=sag), 0.0, 1.0)
+    return float(abs(p.peak_deg) / abs(cfg.target_amplitude_deg)) * b**exponent

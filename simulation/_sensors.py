@@ -5,6 +5,10 @@ nominal rate on *its own* clock, so in session time the period is 1/(rate·(1 + 
 sensors never sample at the same instants. The recorder maps the sensor clock back to the session clock
 with an estimated offset and drift; the residual (``alignment_error_max_s``, default ≤ 1 ms) is what a
 good recorder achieves and is the only difference between the CSV ``t`` and the true time.
+
+Link: random packet loss in bursts (Gilbert-Elliott) outside the calibration stand (inside it too
+with ``packet_loss_in_stand``), plus the planned holes (simulation.holes); every run of lost samples
+is reported in the truth with its cause.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from scipy.spatial.transform import Rotation
 
 from simulation._body import CleanSensor
 from simulation.config import SimulationConfig
-from simulation.truth import SensorTruth
+from simulation.holes import PlannedHole
+from simulation.truth import SensorTruth, TruthGap
 from tracker import rotations as Q
 from tracker.raw import SensorStream
+from tracker.rawcsv import find_gaps
 
 #: Indoor magnetic field in the world frame (µT): horizontal ~20, inclined downwards.
 MAG_WORLD_UT = np.array([20.0, -42.0, 4.0])
@@ -28,6 +34,7 @@ MAG_WORLD_UT = np.array([20.0, -42.0, 4.0])
 class SampledSensor:
     stream: SensorStream
     truth: SensorTruth
+    gaps: list[TruthGap]
 
 
 def random_misplacement(rng: np.random.Generator, max_deg: float) -> np.ndarray:
@@ -47,7 +54,17 @@ def sample_sensor(
     misplacement_rotvec_deg: np.ndarray,
     mount: Rotation,
     lever_arm_m: np.ndarray,
+    *,
+    stand: tuple[float, float] | None = None,
+    holes: tuple[PlannedHole, ...] = (),
+    hip_centre_in_sensor_m: np.ndarray | None = None,
+    soft_tissue_max_deg: float = 0.0,
 ) -> SampledSensor:
+    """Sample ``clean`` on this sensor's clock, add instrument errors, lose packets and holes.
+
+    ``stand``: the calibration stand (true time), spared by the random loss unless
+    ``cfg.packet_loss_in_stand``; ``holes``: planned dropouts (those covering this sensor apply)."""
+    stand = stand if stand is not None else (0.0, cfg.stand_s)
     duration = float(t_grid[-1])
     drift = rng.uniform(-1.0, 1.0) * cfg.clock_drift_max_ppm * 1e-6
     offset_us = int(rng.integers(1_000_000, 600_000_000))
@@ -63,17 +80,27 @@ def sample_sensor(
     drift_err = rng.uniform(-0.4, 0.4) * amax / max(duration, 1.0)
     t_rep = (sensor_time_us * 1e-6 - (offset_us * 1e-6 + off_err)) / (1.0 + drift + drift_err)
 
-    # packet loss in bursts after the calibration stand (Gilbert-Elliott, vectorised)
-    keep = t_rep >= 0.0
+    # packet loss in bursts outside the calibration stand (Gilbert-Elliott, vectorised)
+    in_session = t_rep >= 0.0
     lost = np.zeros(len(t_true), dtype=bool)
+    in_stand = (t_true >= stand[0]) & (t_true <= stand[1])
     if cfg.packet_loss > 0:
         mean_burst = cfg.packet_loss_burst_samples
         p_start = cfg.packet_loss / (mean_burst * (1.0 - cfg.packet_loss))
-        starts = np.flatnonzero((rng.random(len(t_true)) < p_start) & (t_true > cfg.stand_s))
+        allowed = np.ones(len(t_true), dtype=bool) if cfg.packet_loss_in_stand else ~in_stand
+        starts = np.flatnonzero((rng.random(len(t_true)) < p_start) & allowed)
         lengths = rng.geometric(1.0 / mean_burst, size=len(starts))
         for i, length in zip(starts, lengths):
             lost[i : i + length] = True
-    keep &= ~lost
+        if not cfg.packet_loss_in_stand:
+            lost &= ~in_stand  # a burst that began before the stand ends at it
+    dropped = np.zeros(len(t_true), dtype=bool)
+    for h in holes:
+        if h.covers(name):
+            dropped |= (t_true >= h.start_s) & (t_true < h.end_s)
+    lost |= dropped
+    keep = in_session & ~lost
+    gaps = _lost_runs(name, t_true, t_rep, in_session, lost, dropped, keep, duration)
     t_true, t_rep, sensor_time_us = t_true[keep], t_rep[keep], sensor_time_us[keep]
     m = len(t_true)
 
@@ -115,5 +142,45 @@ def sample_sensor(
         sensor_time_us=sensor_time_us,
         t_true_s=t_true,
         quat_world_wxyz=quat_wxyz,
+        hip_centre_in_sensor_m=None if hip_centre_in_sensor_m is None else (
+            float(hip_centre_in_sensor_m[0]), float(hip_centre_in_sensor_m[1]), float(hip_centre_in_sensor_m[2])
+        ),
+        soft_tissue_max_deg=float(soft_tissue_max_deg),
     )
-    return SampledSensor(stream=stream, truth=truth)
+    return SampledSensor(stream=stream, truth=truth, gaps=gaps)
+
+
+def _lost_runs(
+    name: str,
+    t_true: np.ndarray,
+    t_rep: np.ndarray,
+    in_session: np.ndarray,
+    lost: np.ndarray,
+    dropped: np.ndarray,
+    keep: np.ndarray,
+    duration: float,
+) -> list[TruthGap]:
+    """Every run of lost samples as a TruthGap; ``reported`` when find_gaps (the raw session's gap
+    rule) sees the same hole in the delivered timestamps."""
+    runs = np.diff(np.concatenate([[0], (lost & in_session).astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)  # [start, end) on the full grid
+    if len(starts) == 0:
+        return []
+    delivered_before = np.cumsum(keep) - 1  # index among delivered samples of the last one at or before i
+    reported_after = {int(np.searchsorted(t_rep[keep], g.start_s))
+                      for g in find_gaps(name, t_rep[keep])}  # type: ignore[arg-type]  # thigh | pelvis
+    out = []
+    for a, b in zip(starts, ends):
+        has_before = a > 0 and bool(keep[a - 1])
+        k_before = int(delivered_before[a - 1]) if has_before else -1
+        out.append(
+            TruthGap(
+                sensor=name,
+                start_s=float(t_true[a - 1]) if has_before else float(t_true[a]),
+                end_s=float(t_true[b]) if b < len(t_true) else float(duration),
+                samples_lost=int(b - a),
+                cause="dropout" if bool(dropped[a:b].any()) else "packet_loss",
+                reported=bool(has_before and b < len(t_true) and k_before in reported_after),
+            )
+        )
+    return out

@@ -1,7 +1,11 @@
 """What the virtual patient does and how imperfect the sensors are: one frozen dataclass.
 
 Every default is a plausible real session; ``SimulationConfig.ideal()`` switches off every sensor
-imperfection (noise, bias, scale, wobble, misplacement, clock errors, packet loss) for physics tests.
+imperfection (noise, bias, scale, wobble, misplacement, clock errors, packet loss) for physics tests;
+``SimulationConfig.realistic()`` switches on everything that makes real hips hard (issue 14): a
+3-DoF hip, pelvic roll and rotation out of step with the leg, soft-tissue artefact, anthropometric
+sensor positions, large gyro bias, low rates and slow reps. ``HOLE_SCENARIOS`` names the gap and
+packet-loss cases the processing core must survive.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from simulation.holes import Dropout, DropoutError
 from tracker.conventions import (
     DEFAULT_COMPENSATION_THRESHOLD_DEG,
     MAX_RATE_HZ,
@@ -31,6 +36,17 @@ DEFAULT_TEMPO_S: dict[str, tuple[float, float]] = {
 }
 #: |Hip flexion| at which the compensation starts (deg) when ``compensation_onset_deg`` is None.
 DEFAULT_ONSET_DEG: dict[str, float] = {"knee_raise": 55.0, "hip_extension": 8.0, "deep_squat": 80.0}
+#: The realistic preset's 3-DoF hips: knees-out deep squats (abduction with external rotation), the
+#: thigh rolling out and drifting sideways as the knee rises, rotation in hip extension.
+REALISTIC_HIP_ABDUCTION_RANGE_DEG: dict[str, tuple[float, float]] = {
+    "knee_raise": (5.0, 15.0), "hip_extension": (-8.0, 8.0), "deep_squat": (10.0, 20.0),
+}
+REALISTIC_HIP_ROTATION_RANGE_DEG: dict[str, tuple[float, float]] = {
+    "knee_raise": (-20.0, -5.0), "hip_extension": (-15.0, 15.0), "deep_squat": (-20.0, -8.0),
+}
+CALIBRATION_STANDS = ("start", "between_sets", "end")
+#: Largest lag/lead of the out-of-plane motion behind/ahead of the flexion (bounded by the rep's lead-in).
+MAX_OUT_OF_PLANE_LAG_S = 0.2
 
 
 class SimulationConfigError(ValueError):
@@ -52,7 +68,11 @@ class SimulationConfig:
     rest_between_reps_s: quiet standing between reps; rest_between_sets_s: rest between sets, during
         which the patient fidgets (weight shifts, small leg wiggles) and with ``turn_between_sets_prob``
         turns the whole body by 90-180 deg.
-    stand_s: quiet standing at the start (the calibration pose, >= 2 s); end_stand_s at the end.
+    stand_s: quiet standing at the start (the calibration pose, >= 2 s unless the calibration stand
+        is elsewhere); end_stand_s: quiet standing at the end.
+    calibration_stand: where the patient stands still for >= 2 s, the pose the truth's pelvic tilt
+        is relative to: "start" (stand_s), "between_sets" (the quiet end of the first rest between
+        sets) or "end" (end_stand_s >= 2). The truth lists every quiet stand (Truth.quiet_stands).
     partial_rep_prob / partial_reps (explicit 1-based rep indices): reps that reach only
         ``partial_fraction_range`` of the target.
     compensation_prob / compensated_reps (explicit 1-based indices): reps with compensation whose
@@ -66,6 +86,15 @@ class SimulationConfig:
         hip_extension 0.2 anterior, deep_squat 0.3 anterior during the descent).
     pelvis_rotation_range_deg / pelvis_obliquity_range_deg: per-rep pelvic axial rotation and
         obliquity (hip hike) peaks in single-leg drills.
+    hip_abduction_range_deg / hip_rotation_range_deg: per-rep peak hip abduction (+) / adduction (−)
+        and internal (+) / external (−) rotation, coupled to the flexion (None: issue 4's near-hinge
+        defaults, single-leg drills abduction −3…6 and rotation ±8, deep squat 5…15 and −10…0).
+    out_of_plane_exponent_range: each rep's out-of-plane channel (hip abduction, hip rotation, pelvic
+        obliquity and rotation) follows (flexion / peak)**p with p drawn per rep and channel from this
+        range, so the thigh's axis of motion turns during the rep (not a hinge); (1, 1) = proportional.
+    out_of_plane_lag_max_s: each of those channels lags or leads the flexion by U(±this) per rep.
+    tempo_scale: multiplies the drill's default rise and lowering times (2 = slow reps); explicit
+        up_s / down_s win.
     sway_scale: postural sway (0 = statue); pure_sagittal: no out-of-plane motion at all (no
         obliquity, rotation, ab/adduction, hip rotation, turning, lateral shifts).
 
@@ -76,13 +105,25 @@ class SimulationConfig:
         thigh_/pelvis_misplacement_rotvec_deg override it (rotation vector in the sensor frame, deg).
     wobble_scale: thigh strap soft-tissue wobble (1 = about 0.5 deg per 20 rad/s² of thigh angular
         acceleration, ringing at 12 Hz).
+    soft_tissue_deg: peak low-frequency rotation of the thigh sensor relative to the femur (skin and
+        muscle sliding over the bone as the hip flexes and the muscles contract; mostly about the
+        femur's long axis). The truth stays the bone's motion.
+    random_anatomy: draw the joint centres and sensor positions from anthropometric ranges (hip
+        width, segment lengths, where on the thigh and sacrum the sensors sit relative to the hip
+        joint centre) instead of the placement guide's nominal ones; the lever arms show in the
+        accelerometers. Truth.anatomy and SensorTruth.hip_centre_in_sensor_m say where they were.
     acc_noise_m_s2 / gyr_noise_rad_s: white noise SD per sample; gyr_bias_max_rad_s: constant bias
         per axis U(+-max); gyr_bias_walk_rad_s_sqrt_s: bias random walk; acc_bias_max_m_s2;
         scale_error_max: per-axis scale factor 1 + U(+-max) on both instruments.
     clock_drift_max_ppm: each sensor clock runs at (1 + drift) with drift U(+-max);
         alignment_error_max_s: residual error of the recorder's sensor-clock -> session-clock mapping.
-    packet_loss: fraction of samples lost after the calibration stand, in bursts of mean length
-        packet_loss_burst_samples (Gilbert-Elliott).
+    packet_loss: fraction of samples lost outside the calibration stand, in bursts of mean length
+        packet_loss_burst_samples (Gilbert-Elliott; 1 = independent losses);
+        packet_loss_in_stand: lose packets inside the calibration stand too.
+    dropouts: data holes, each "WHERE[@REP]:SENSORS:SECONDS" (simulation.holes.Dropout): WHERE is
+        stand, between_reps, rise, peak, lower or a start time in s; REP a 1-based rep number or
+        "all" (default: one drawn from the seed); SENSORS both, thigh or pelvis. The truth lists
+        every hole (Truth.gaps, Truth.dropouts) and flags each rep a hole cut (TruthRep.cut_by_gap).
     with_magnetometer: add mx,my,mz (clean indoor field, hard-iron offset, noise).
     internal_rate_hz: fine grid on which the motion is built and differentiated.
 
@@ -124,6 +165,12 @@ class SimulationConfig:
     lumbopelvic_rhythm: float | None = None
     pelvis_rotation_range_deg: tuple[float, float] = (10.0, 25.0)
     pelvis_obliquity_range_deg: tuple[float, float] = (3.0, 10.0)
+    hip_abduction_range_deg: tuple[float, float] | None = None
+    hip_rotation_range_deg: tuple[float, float] | None = None
+    out_of_plane_exponent_range: tuple[float, float] = (1.0, 1.0)
+    out_of_plane_lag_max_s: float = 0.0
+    tempo_scale: float = 1.0
+    calibration_stand: str = "start"
     sway_scale: float = 1.0
     pure_sagittal: bool = False
     thigh_rate_hz: float = 100.0
@@ -132,6 +179,8 @@ class SimulationConfig:
     thigh_misplacement_rotvec_deg: tuple[float, float, float] | None = None
     pelvis_misplacement_rotvec_deg: tuple[float, float, float] | None = None
     wobble_scale: float = 1.0
+    soft_tissue_deg: float = 0.0
+    random_anatomy: bool = False
     acc_noise_m_s2: float = 0.02
     gyr_noise_rad_s: float = 0.004
     gyr_bias_max_rad_s: float = 0.02
@@ -142,6 +191,8 @@ class SimulationConfig:
     alignment_error_max_s: float = 0.001
     packet_loss: float = 0.01
     packet_loss_burst_samples: float = 6.0
+    packet_loss_in_stand: bool = False
+    dropouts: tuple[Dropout, ...] = ()
     with_magnetometer: bool = False
     swap_sensors: bool = False
     still_sensor: str | None = None
@@ -157,13 +208,27 @@ class SimulationConfig:
             raise SimulationConfigError(str(exc)) from None
         _require(self.reps >= 1, "reps", self.reps, "use at least 1 repetition per set")
         _require(self.sets >= 1, "sets", self.sets, "use at least 1 set")
-        _require(
-            self.stand_s >= (0.5 if self.allow_short_stand else MIN_CALIBRATION_STAND_S),
-            "stand_s",
-            self.stand_s,
-            f"the calibration stand must last at least {MIN_CALIBRATION_STAND_S} s "
-            "(allow_short_stand=True simulates the fault, down to 0.5 s)",
-        )
+        _require(self.calibration_stand in CALIBRATION_STANDS, "calibration_stand", self.calibration_stand,
+                 f"use one of {', '.join(CALIBRATION_STANDS)}")
+        if self.calibration_stand == "start":
+            _require(
+                self.stand_s >= (0.5 if self.allow_short_stand else MIN_CALIBRATION_STAND_S),
+                "stand_s",
+                self.stand_s,
+                f"the calibration stand must last at least {MIN_CALIBRATION_STAND_S} s "
+                "(allow_short_stand=True simulates the fault, down to 0.5 s)",
+            )
+        else:
+            _require(math.isfinite(self.stand_s) and self.stand_s >= 0, "stand_s", self.stand_s,
+                     "use a finite value >= 0")
+        if self.calibration_stand == "end":
+            _require(self.end_stand_s >= MIN_CALIBRATION_STAND_S, "end_stand_s", self.end_stand_s,
+                     f"calibration_stand='end' needs at least {MIN_CALIBRATION_STAND_S} s of standing at the end")
+        if self.calibration_stand == "between_sets":
+            _require(self.sets >= 2, "sets", self.sets, "calibration_stand='between_sets' needs at least 2 sets")
+            _require(self.rest_between_sets_s >= MIN_CALIBRATION_STAND_S + 2.0, "rest_between_sets_s",
+                     self.rest_between_sets_s,
+                     f"calibration_stand='between_sets' needs a rest of at least {MIN_CALIBRATION_STAND_S + 2.0:g} s")
         _require(self.still_sensor in (None, "thigh", "pelvis"), "still_sensor", self.still_sensor,
                  "use None, 'thigh' or 'pelvis'")
         for name in ("thigh_rate_hz", "pelvis_rate_hz"):
@@ -175,7 +240,7 @@ class SimulationConfig:
                      "wobble_scale", "acc_noise_m_s2", "gyr_noise_rad_s", "gyr_bias_max_rad_s",
                      "gyr_bias_walk_rad_s_sqrt_s", "acc_bias_max_m_s2", "scale_error_max",
                      "clock_drift_max_ppm", "alignment_error_max_s", "amplitude_variation",
-                     "tempo_variation", "compensation_margin_deg"):
+                     "tempo_variation", "compensation_margin_deg", "soft_tissue_deg"):
             v = getattr(self, name)
             _require(math.isfinite(v) and v >= 0, name, v, "use a finite value >= 0")
         for name in ("partial_rep_prob", "compensation_prob", "turn_between_sets_prob"):
@@ -186,6 +251,19 @@ class SimulationConfig:
                  self.packet_loss_burst_samples, "use a mean burst of >= 1 sample")
         _require(0 <= self.misplacement_max_deg <= 180, "misplacement_max_deg", self.misplacement_max_deg,
                  "use 0-180 deg")
+        _require(0.25 <= self.tempo_scale <= 4.0, "tempo_scale", self.tempo_scale, "use 0.25-4 (2 = twice as slow)")
+        _require(self.soft_tissue_deg <= 15.0, "soft_tissue_deg", self.soft_tissue_deg,
+                 "use 0-15 deg (skin over the thigh slides a few degrees)")
+        for name in ("hip_abduction_range_deg", "hip_rotation_range_deg"):
+            rng_deg = getattr(self, name)
+            if rng_deg is not None:
+                _require(len(rng_deg) == 2 and -45.0 <= rng_deg[0] <= rng_deg[1] <= 45.0, name, rng_deg,
+                         "use (low, high) with -45 <= low <= high <= 45 deg")
+        lo, hi = self.out_of_plane_exponent_range
+        _require(0.75 <= lo <= hi <= 3.0, "out_of_plane_exponent_range", self.out_of_plane_exponent_range,
+                 "use 0.75 <= low <= high <= 3 (1 = in proportion to the flexion)")
+        _require(0 <= self.out_of_plane_lag_max_s <= MAX_OUT_OF_PLANE_LAG_S, "out_of_plane_lag_max_s",
+                 self.out_of_plane_lag_max_s, f"use 0-{MAX_OUT_OF_PLANE_LAG_S:g} s")
         lo, hi = self.partial_fraction_range
         _require(0.1 <= lo <= hi < 0.9, "partial_fraction_range", self.partial_fraction_range,
                  "use 0.1 <= low <= high < 0.9")
@@ -210,6 +288,17 @@ class SimulationConfig:
             if idx is not None:
                 bad = [i for i in idx if not 1 <= i <= n_total]
                 _require(not bad, name, idx, f"rep indices are 1-based and at most {n_total}")
+        parsed = []
+        for d in self.dropouts:
+            try:
+                dropout = Dropout.parse(d) if isinstance(d, str) else d
+                _require(isinstance(dropout, Dropout), "dropouts", d, 'use "WHERE[@REP]:SENSORS:SECONDS"')
+                dropout.check(n_total)
+            except DropoutError as exc:
+                raise SimulationConfigError(f"SimulationConfig.dropouts: {exc}") from None
+            parsed.append(dropout)
+        # the field takes the text form too (CLI, JSON); it always holds parsed Dropouts
+        object.__setattr__(self, "dropouts", tuple(parsed))
 
     @property
     def target_amplitude_deg(self) -> float:
@@ -217,11 +306,11 @@ class SimulationConfig:
 
     @property
     def rise_s(self) -> float:
-        return DEFAULT_TEMPO_S[self.exercise][0] if self.up_s is None else float(self.up_s)
+        return DEFAULT_TEMPO_S[self.exercise][0] * self.tempo_scale if self.up_s is None else float(self.up_s)
 
     @property
     def lower_s(self) -> float:
-        return DEFAULT_TEMPO_S[self.exercise][1] if self.down_s is None else float(self.down_s)
+        return DEFAULT_TEMPO_S[self.exercise][1] * self.tempo_scale if self.down_s is None else float(self.down_s)
 
     @property
     def onset_deg(self) -> float:
@@ -276,6 +365,46 @@ class SimulationConfig:
         kw.update(overrides)
         return cls(**kw)
 
+    @classmethod
+    def realistic(cls, seed: int = 0, **overrides: Any) -> SimulationConfig:
+        """Everything that makes real hips hard at once (issue 14), drawn from ``seed``:
+
+        a 3-DoF hip (abduction and rotation coupled to the flexion, REALISTIC_HIP_*_RANGE_DEG for the
+        drill, each rep's coupling curved (exponent 0.75-2) and out of step by up to 0.15 s), pelvic
+        obliquity 4-12° and rotation 10-25° with the moving leg, thigh soft-tissue artefact of 4° plus
+        1.5× wobble, anthropometric joint centres and sensor positions, misplacement up to 25°, gyro
+        bias up to 3°/s per axis, each sensor at 50-120 Hz, reps at 1-2× the usual duration; the usual
+        1 % packet loss and no longer holes (add ``dropouts`` / HOLE_SCENARIOS). Pass ``exercise`` here
+        (the hip coupling depends on it); ``overrides`` win.
+        """
+        import numpy as np
+
+        rng = np.random.default_rng([seed, 0x4EA115])
+        exercise = overrides.get("exercise", "knee_raise")
+        try:
+            check_exercise(exercise)
+        except ValueError as exc:
+            raise SimulationConfigError(str(exc)) from None
+        kw: dict[str, Any] = dict(
+            seed=seed,
+            hip_abduction_range_deg=REALISTIC_HIP_ABDUCTION_RANGE_DEG[exercise],
+            hip_rotation_range_deg=REALISTIC_HIP_ROTATION_RANGE_DEG[exercise],
+            out_of_plane_exponent_range=(0.75, 2.0),
+            out_of_plane_lag_max_s=0.15,
+            pelvis_obliquity_range_deg=(4.0, 12.0),
+            pelvis_rotation_range_deg=(10.0, 25.0),
+            soft_tissue_deg=4.0,
+            wobble_scale=1.5,
+            random_anatomy=True,
+            misplacement_max_deg=25.0,
+            gyr_bias_max_rad_s=math.radians(3.0),
+            thigh_rate_hz=float(np.round(rng.uniform(50.0, 120.0))),
+            pelvis_rate_hz=float(np.round(rng.uniform(50.0, 120.0))),
+            tempo_scale=float(np.round(rng.uniform(1.0, 2.0), 2)),
+        )
+        kw.update(overrides)
+        return cls(**kw)
+
     def with_(self, **changes: Any) -> SimulationConfig:
         return replace(self, **changes)
 
@@ -283,7 +412,10 @@ class SimulationConfig:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = list(v) if isinstance(v, tuple) else v
+            if f.name == "dropouts":
+                out[f.name] = [str(d) for d in v]
+            else:
+                out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 
     @classmethod

@@ -17,6 +17,15 @@ knee_raise largest posterior tilt change from the rep's start; deep_squat larges
 the descent minus the tilt at depth (butt wink); hip_extension largest anterior tilt change from the
 start; ``compensation_onset_hip_deg`` the hip flexion where the compensatory component begins (None when
 the rep is not compensated); ``compensated`` = compensation_deg >= threshold.
+
+Holes (``Truth.gaps``): every run of samples a sensor did not deliver, from the last sample before to
+the first after (true session time), with its cause (``dropout`` — a planned hole of
+``Truth.dropouts`` — or ``packet_loss``) and whether the raw session reports it as a gap (``reported``:
+longer than tracker.rawcsv.GAP_FACTOR sample periods; shorter losses are only thinner data). Per rep:
+``cut_by_gap`` a reported gap of either sensor overlaps the rep, ``gap_s`` how long (union of both
+sensors) data was missing inside it, ``longest_gap_s`` the longest such gap, ``peak_in_gap`` the peak
+itself fell in one. ``quiet_stands``: every span of quiet standing of >= 2 s (postural sway only);
+``calibration_start_s``/``calibration_end_s``: the one the pelvic tilt is relative to.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from simulation.holes import PlannedHole
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +58,22 @@ class TruthRep:
     start_pelvic_tilt_deg: float = 0.0
     peak_pelvic_tilt_deg: float = 0.0
     compensation_yxz_deg: float = 0.0  # the same measure on pelvic_tilt_yxz_deg
+    cut_by_gap: bool = False
+    gap_s: float = 0.0
+    longest_gap_s: float = 0.0
+    peak_in_gap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TruthGap:
+    """A run of samples one sensor did not deliver (true session time, like tracker.raw.Gap)."""
+
+    sensor: str
+    start_s: float  # the last delivered sample before (the first due sample when none was before)
+    end_s: float  # the first delivered sample after (the session's end when none came)
+    samples_lost: int
+    cause: str  # "dropout" | "packet_loss"
+    reported: bool  # also in RawSession.gaps
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +85,8 @@ class SensorTruth:
     misplacement_rotvec_deg: tuple[float, float, float]
     misplacement_deg: float
     mount_quat_wxyz: tuple[float, float, float, float]  # actual sensor frame in the segment frame
-    lever_arm_m: tuple[float, float, float]
+    lever_arm_m: tuple[float, float, float]  # position in the segment frame: thigh from the hip joint
+    # centre, pelvis from the midpoint of the hip joint centres
     clock_offset_us: int  # sensor clock reading at session t = 0
     clock_drift_ppm: float  # sensor_time = offset + (1 + drift·1e-6)·t
     alignment_offset_error_s: float  # the recorder's mapping error (offset part)
@@ -71,6 +99,10 @@ class SensorTruth:
     sensor_time_us: np.ndarray = field(repr=False)  # int64, each delivered sample, sensor clock
     t_true_s: np.ndarray = field(repr=False)  # the true session time of each delivered sample
     quat_world_wxyz: np.ndarray | None = field(default=None, repr=False)  # exact orientation (not in JSON)
+    #: the exercised hip joint centre seen from the sensor, in the sensor frame (m) — the lever arm a
+    #: joint-centre method estimates (for the bone-fixed mount; soft tissue turns the sensor about it)
+    hip_centre_in_sensor_m: tuple[float, float, float] | None = None
+    soft_tissue_max_deg: float = 0.0  # largest rotation of the sensor relative to its bone
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +128,10 @@ class Truth:
     turns_deg: tuple[float, ...] = ()
     sensors: dict[str, SensorTruth] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    gaps: tuple[TruthGap, ...] = ()
+    dropouts: tuple[PlannedHole, ...] = ()
+    quiet_stands: tuple[tuple[float, float], ...] = ()
+    anatomy: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rep_count(self) -> int:
@@ -112,11 +148,11 @@ class Truth:
 
     # ------------------------------------------------------------------ JSON
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"format": "rehab-simulation-truth", "version": 1}
+        out: dict[str, Any] = {"format": "rehab-simulation-truth", "version": 2}
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name == "reps":
-                out["reps"] = [asdict(r) for r in v]
+            if f.name in ("reps", "gaps", "dropouts"):
+                out[f.name] = [asdict(r) for r in v]
             elif f.name == "sensors":
                 out["sensors"] = {k: _sensor_to_json(s) for k, s in v.items()}
             elif v is None:
@@ -150,9 +186,13 @@ class Truth:
             v = d[f.name]
             if f.name == "reps":
                 kw["reps"] = tuple(TruthRep(**r) for r in v)
+            elif f.name == "gaps":
+                kw["gaps"] = tuple(TruthGap(**g) for g in v)
+            elif f.name == "dropouts":
+                kw["dropouts"] = tuple(PlannedHole(**h) for h in v)
             elif f.name == "sensors":
                 kw["sensors"] = {k: _sensor_from_json(s) for k, s in v.items()}
-            elif f.name in ("sets",):
+            elif f.name in ("sets", "quiet_stands"):
                 kw[f.name] = tuple(tuple(x) for x in v)
             elif f.name == "turns_deg":
                 kw[f.name] = tuple(v)

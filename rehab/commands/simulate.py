@@ -23,6 +23,16 @@ def _parse_indices(text: str | None, option: str) -> tuple[int, ...] | None:
         fail(f"{option} {text!r}: expected comma-separated 1-based rep numbers, e.g. '2,5,9'")
 
 
+def _parse_range(text: str | None, option: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        fail(f"{option} {text!r}: expected LOW,HIGH in degrees, e.g. '5,15'")
+    return (lo, hi)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rehab` app."""
 
@@ -50,9 +60,31 @@ def register(app: typer.Typer) -> None:
         packet_loss: Annotated[float, typer.Option(help="Fraction of samples lost (in bursts).")] = 0.01,
         magnetometer: Annotated[bool, typer.Option("--magnetometer/--no-magnetometer", help="Add mx,my,mz.")] = False,
         ideal: Annotated[bool, typer.Option("--ideal", help="Perfect sensors: no noise, bias, misplacement, loss.")] = False,
+        realistic: Annotated[bool, typer.Option(
+            "--realistic", help="What makes real hips hard, drawn from the seed: 3-DoF hip, soft tissue, "
+            "anthropometry, 3°/s gyro bias, 50-120 Hz, slow reps (SimulationConfig.realistic).")] = False,
+        scenario: Annotated[str | None, typer.Option(
+            help="A named gap/loss case (simulation.HOLE_SCENARIOS), e.g. pause_between_every_rep.")] = None,
+        dropout: Annotated[list[str] | None, typer.Option(
+            help="A data hole WHERE[@REP]:SENSORS:SECONDS, e.g. peak@3:both:1.0 or stand:thigh:0.04 "
+            "(WHERE: stand, between_reps, rise, peak, lower or a start time; repeatable).")] = None,
+        hip_abduction: Annotated[str | None, typer.Option(help="Per-rep peak hip abduction range, deg, e.g. '10,20'.")] = None,
+        hip_rotation: Annotated[str | None, typer.Option(help="Per-rep peak hip rotation range (+ internal), deg.")] = None,
+        soft_tissue: Annotated[float | None, typer.Option(help="Thigh soft-tissue artefact, peak deg.")] = None,
+        random_anatomy: Annotated[bool | None, typer.Option(
+            "--random-anatomy/--nominal-anatomy", help="Joint centres and sensor positions from anthropometric ranges.")] = None,
+        gyro_bias: Annotated[float | None, typer.Option(help="Max constant gyro bias per axis, deg/s.")] = None,
+        tempo_scale: Annotated[float | None, typer.Option(help="Rise/lowering time × this (2 = slow reps).")] = None,
+        loss_burst: Annotated[float | None, typer.Option(help="Mean packet-loss burst, samples (1 = independent).")] = None,
+        loss_in_stand: Annotated[bool, typer.Option("--loss-in-stand", help="Lose packets in the calibration stand too.")] = False,
+        calibration_stand: Annotated[str | None, typer.Option(
+            help="Where the >= 2 s quiet stand is: start, between_sets or end.")] = None,
+        end_stand: Annotated[float | None, typer.Option(help="Quiet standing at the end, s.")] = None,
     ) -> None:
         """Simulate a session of one drill and write the raw CSV + ground truth."""
-        from simulation import SimulationConfig, SimulationConfigError, simulate
+        import math
+
+        from simulation import HOLE_SCENARIOS, SimulationConfig, SimulationConfigError, simulate
 
         if exercise not in EXERCISES:
             fail(f"--exercise {exercise!r}: expected one of {', '.join(EXERCISES)}")
@@ -70,6 +102,24 @@ def register(app: typer.Typer) -> None:
             compensation_threshold_deg=threshold, packet_loss=packet_loss, with_magnetometer=magnetometer,
             compensation_onset_deg=onset, stand_s=stand,
         )
+        if ideal and realistic:
+            fail("--ideal and --realistic exclude each other")
+        if scenario is not None:
+            if scenario not in HOLE_SCENARIOS:
+                fail(f"--scenario {scenario!r}: expected one of {', '.join(HOLE_SCENARIOS)}")
+            kw.update(HOLE_SCENARIOS[scenario])
+        optional: dict[str, object | None] = dict(
+            hip_abduction_range_deg=_parse_range(hip_abduction, "--hip-abduction"),
+            hip_rotation_range_deg=_parse_range(hip_rotation, "--hip-rotation"),
+            soft_tissue_deg=soft_tissue, random_anatomy=random_anatomy,
+            gyr_bias_max_rad_s=None if gyro_bias is None else math.radians(gyro_bias),
+            tempo_scale=tempo_scale, packet_loss_burst_samples=loss_burst,
+            packet_loss_in_stand=True if loss_in_stand else None,
+            calibration_stand=calibration_stand, end_stand_s=end_stand,
+        )
+        kw.update({k: v for k, v in optional.items() if v is not None})
+        if dropout:
+            kw["dropouts"] = tuple(kw.get("dropouts", ())) + tuple(dropout)  # type: ignore[arg-type]
         if rate is not None:
             kw["thigh_rate_hz"] = kw["pelvis_rate_hz"] = rate
         if thigh_rate is not None:
@@ -81,6 +131,8 @@ def register(app: typer.Typer) -> None:
                 kw.pop("misplacement_max_deg")
                 kw.pop("packet_loss")
                 config = SimulationConfig.ideal(**kw)
+            elif realistic:
+                config = SimulationConfig.realistic(**kw)  # type: ignore[arg-type]
             else:
                 config = SimulationConfig(**kw)  # type: ignore[arg-type]
         except SimulationConfigError as exc:
@@ -93,8 +145,9 @@ def register(app: typer.Typer) -> None:
         t = sim.truth
         n_comp = sum(r.compensated for r in t.reps)
         n_part = sum(r.partial for r in t.reps)
+        n_cut = sum(r.cut_by_gap for r in t.reps)
         console.print(
             f"[green]wrote[/] {out} ({len(sim.raw.thigh)} thigh + {len(sim.raw.pelvis)} pelvis samples, "
             f"{t.duration_s:.1f} s, {len(sim.raw.gaps)} gaps) and {truth_path} "
-            f"({t.rep_count} reps, {n_part} partial, {n_comp} compensated)"
+            f"({t.rep_count} reps, {n_part} partial, {n_comp} compensated, {n_cut} cut by a gap)"
         )

@@ -51,3 +51,39 @@ def test_simulate_rejects_bad_options(tmp_path: Path) -> None:
         assert text in " ".join(res.output.split()), res.output
     res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "nope" / "x.csv")])
     assert res.exit_code == 2 and "does not" in " ".join(res.output.split())
+
+
+def test_simulate_realistic_with_holes(tmp_path: Path) -> None:
+    out = tmp_path / "hard.csv"
+    res = runner.invoke(
+        app,
+        ["simulate", "--exercise", "deep_squat", "--reps", "4", "--seed", "2", "--out", str(out), "--realistic",
+         "--scenario", "pause_between_every_rep", "--dropout", "peak@2:thigh:0.5", "--soft-tissue", "6",
+         "--hip-abduction", "12,18", "--gyro-bias", "2", "--rate", "50", "--loss-in-stand", "--loss-burst", "1"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "cut by a gap" in res.output
+    truth = Truth.from_json(tmp_path / "hard.truth.json")
+    cfg = truth.config
+    assert cfg["random_anatomy"] and cfg["soft_tissue_deg"] == 6.0 and cfg["hip_abduction_range_deg"] == [12.0, 18.0]
+    assert cfg["dropouts"] == ["between_reps@all:both:1", "peak@2:thigh:0.5"]
+    assert cfg["packet_loss_in_stand"] and cfg["packet_loss_burst_samples"] == 1.0
+    assert abs(cfg["gyr_bias_max_rad_s"] - np.deg2rad(2.0)) < 1e-12
+    assert len(truth.dropouts) == 4 and truth.reps[1].cut_by_gap
+    assert abs(truth.sensors["thigh"].soft_tissue_max_deg - 6.0) < 1e-9
+    raw = read_raw_csv(out)
+    assert abs(raw.thigh.rate_hz - 50) < 0.5
+
+
+def test_simulate_rejects_bad_realism_options(tmp_path: Path) -> None:
+    out = str(tmp_path / "x.csv")
+    for args, text in (
+        (["--dropout", "top:both:1"], "'top'"),
+        (["--scenario", "nope"], "pause_between_every_rep"),
+        (["--hip-abduction", "5"], "LOW,HIGH"),
+        (["--ideal", "--realistic"], "exclude"),
+        (["--calibration-stand", "middle"], "calibration_stand"),
+    ):
+        res = runner.invoke(app, ["simulate", "--out", out, *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert text in " ".join(res.output.split()), res.output
