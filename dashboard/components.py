@@ -17,6 +17,8 @@ import streamlit as st
 
 from dashboard import auth, charts
 from store import SessionRecord, Store, User, exporting
+from tracker import ENGINE_VERSION
+from tracker.results import LOW_CONFIDENCE_BELOW
 
 SESSION_PARAM = "session"
 PATIENT_PARAM = "patient"
@@ -32,6 +34,7 @@ REP_TABLE_COLUMNS = {
     "compensation": "Compensated",
     "compensation_deg": "Tilt change (°)",
     "compensation_onset_hip_deg": "Onset at hip (°)",
+    "confidence_text": "Confidence",
 }
 
 
@@ -41,6 +44,25 @@ def fmt_deg(v: float | None) -> str:
 
 def fmt_pct(v: float | None) -> str:
     return "—" if v is None or not math.isfinite(float(v)) else f"{100 * float(v):.0f}%"
+
+
+def confidence_text(confidence: float, reason: str) -> str:
+    """A rep's confidence as the rep table shows it: low ones say so, with the engine's reason."""
+    if not math.isfinite(confidence):
+        return "—"  # not assessed (an analysis from before reps were rated)
+    if confidence < LOW_CONFIDENCE_BELOW:
+        return f"low ({confidence:.2f})" + (f": {reason}" if reason else "")
+    return f"{confidence:.2f}"
+
+
+def engine_note(engine_version: str | None, *, for_patient: bool) -> str | None:
+    """One line when stored numbers come from an older processing engine, else None."""
+    if engine_version == ENGINE_VERSION:
+        return None
+    if for_patient:
+        return "Worked out by an earlier version of the app; these numbers may change a little when updated."
+    made_by = f"engine {engine_version}" if engine_version else "an engine from before versions were recorded"
+    return f"Numbers from an older analysis ({made_by}; current {ENGINE_VERSION}); `rehab reanalyze` updates them."
 
 
 def session_label(rec: SessionRecord) -> str:
@@ -76,6 +98,7 @@ def session_table(history: pd.DataFrame) -> None:
             "compensation_pct": (100 * df["compensation_rate"]).round(0),
             "calibration": df["calibration_quality"],
             "pain_after": df["pain_after"],
+            "engine": ["current" if v == ENGINE_VERSION else f"older ({v or 'unrecorded'})" for v in df["engine_version"]],
         }
     )
     st.dataframe(
@@ -189,6 +212,9 @@ def session_drilldown(store: Store, user: User, session_id: Any) -> None:
     loaded = store.load_session(sid, with_raw=False)
     rec, a = loaded.record, loaded.analysis
     st.subheader(f"{charts.drill_label(rec.exercise, rec.side)} — {rec.started_at:%Y-%m-%d %H:%M}")
+    note = engine_note(rec.engine_version, for_patient=user.is_patient)
+    if note is not None:
+        st.caption(f":material/history: {note}")
     c = st.columns(5)
     c[0].metric("Reps", f"{rec.rep_count}", help=f"{rec.full_rep_count} full, {rec.partial_rep_count} partial")
     c[1].metric("ROM", fmt_deg(rec.rom_deg), help=f"target {fmt_deg(rec.target_rom_deg)}")
@@ -207,12 +233,23 @@ def session_drilldown(store: Store, user: User, session_id: Any) -> None:
         st.altair_chart(tilt, width="stretch")
     reps = charts.reps_frame(a.reps)
     if len(reps):
-        reps = reps.assign(rep=reps["index"], set_index=reps["set_index"] + 1)  # rep 1-based, set 0-based
+        reps = reps.assign(
+            rep=reps["index"], set_index=reps["set_index"] + 1,  # rep 1-based, set 0-based
+            confidence_text=[confidence_text(c, r) for c, r in zip(reps["confidence"], reps["low_confidence_reason"], strict=True)],
+        )  # fmt: skip
         st.dataframe(
             reps[list(REP_TABLE_COLUMNS)].rename(columns=REP_TABLE_COLUMNS).round(1),
             hide_index=True,
             key=f"rep_table_{sid}",
         )
+        low = [r for r in a.reps if r.low_confidence]
+        if low:
+            which = ", ".join(str(r.index) for r in low)
+            st.caption(
+                f":material/warning: Rep{'s' if len(low) > 1 else ''} {which} "
+                + ("may be less accurate" if user.is_patient else "of low confidence")
+                + " — " + "; ".join(sorted({r.low_confidence_reason for r in low if r.low_confidence_reason})),
+            )
     else:
         st.info("No reps were counted in this session.")
     cal = rec.calibration

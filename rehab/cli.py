@@ -7,6 +7,7 @@ import typer
 from rehab.commands import (
     analyze,
     demo,
+    reanalyze,
     record,
     sensors_cmd,
     serve,
@@ -23,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (specs, simulate, analyze, sensors_cmd, record, serve, storage, demo):
+for _module in (specs, simulate, analyze, sensors_cmd, record, serve, storage, reanalyze, demo):
     _module.register(app)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+from store.errors import InvalidValueError
 from store.models import (
     PainReportRow,
     PrescriptionRow,
@@ -28,8 +30,9 @@ from tracker.results import Calibration, Rep, SensorCalibration
 REP_FIELDS = [f.name for f in fields(Rep)]
 REP_FLOATS = [
     "start_s", "peak_s", "end_s", "peak_hip_flexion_deg", "hold_s", "compensation_deg",
-    "start_hip_flexion_deg", "range_deg", "pelvic_tilt_change_deg", "duration_s",
+    "start_hip_flexion_deg", "range_deg", "pelvic_tilt_change_deg", "duration_s", "confidence",
 ]  # fmt: skip
+REP_TEXTS = ["low_confidence_reason"]
 SUMMARY_FLOATS = [
     "rom_deg", "mean_peak_hip_flexion_deg", "compensation_rate", "mean_rep_duration_s",
     "mean_hold_s", "duration_s",
@@ -88,6 +91,11 @@ def calibration_from_json(data: Mapping[str, Any]) -> Calibration:
 
 
 def rep_values(session_id: int, rep: Rep) -> dict[str, Any]:
+    conf = rep.confidence
+    if conf is None or not (math.isnan(conf) or 0.0 <= conf <= 1.0):
+        raise InvalidValueError(f"rep {rep.index}: confidence {conf!r} is outside 0..1 (NaN = not assessed)")
+    if not isinstance(rep.low_confidence_reason, str):
+        raise InvalidValueError(f"rep {rep.index}: low_confidence_reason {rep.low_confidence_reason!r} is not text")
     values: dict[str, Any] = {"session_id": session_id, "rep_index": int(rep.index)}
     for name in REP_FIELDS:
         if name == "index":
@@ -95,6 +103,8 @@ def rep_values(session_id: int, rep: Rep) -> dict[str, Any]:
         v = getattr(rep, name)
         if name in REP_FLOATS or name == "compensation_onset_hip_deg":
             values[name] = none_if_nan(v)
+        elif name in REP_TEXTS:
+            values[name] = v
         elif name in ("partial", "compensation"):
             values[name] = bool(v)
         else:

@@ -104,6 +104,7 @@ def summary_frame(store: Store, record: SessionRecord) -> pd.DataFrame:
         "calibration_quality": record.calibration_quality,
         "flexion_axis_confidence": cal.get("flexion_axis_confidence"),
         "calibration_flags": ";".join(cal.get("flags", [])),
+        "engine_version": record.engine_version,
         **{k: getattr(record, k) for k in SUMMARY_FIELDS},
         "pain_before": pain.pain_before if pain else None,
         "pain_after": pain.pain_after if pain else None,

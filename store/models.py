@@ -170,6 +170,8 @@ class SessionRow(Base):
     raw_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
     angles_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # tracker.ENGINE_VERSION of the analysis stored here; NULL for analyses from before it was recorded
+    engine_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class RepRow(Base):
@@ -195,6 +197,9 @@ class RepRow(Base):
     range_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
     pelvic_tilt_change_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # 0..1; NULL = not assessed (reps stored before the engine rated them)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    low_confidence_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class PainReportRow(Base):

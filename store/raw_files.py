@@ -258,6 +258,25 @@ class SessionFiles:
         path.mkdir(mode=0o700)
         return path
 
+    def link_into(self, key: str, relative_path: str, file_name: str) -> Path:
+        """Put an already published file into staging directory ``key`` (a hard link: same bytes,
+        no copy; a copy where the file system has no hard links), fsynced like a written file."""
+        source = self.absolute(relative_path)
+        if not source.is_file():
+            raise RawFileError(source, "file missing")
+        target = self.staging_dir(key) / file_name
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+            fd = os.open(target, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(self.staging_dir(key))
+        return target
+
     def publish(self, key: str) -> Path:
         final = self.final_dir(key)
         os.replace(self.staging_dir(key), final)

@@ -10,6 +10,7 @@ from typing import Any
 from program import DRILLS
 from program import Prescription as ProgramPrescription
 from program.progression import SuggestionStatus
+from tracker import ENGINE_VERSION
 from tracker.raw import RawSession
 from tracker.results import SessionAnalysis, SessionSummary
 
@@ -109,6 +110,12 @@ class SessionRecord:
     raw_path: str | None
     angles_path: str | None
     created_at: dt.datetime
+    engine_version: str | None  # tracker.ENGINE_VERSION that made the analysis; None = before it was recorded
+
+    @property
+    def on_current_engine(self) -> bool:
+        """Whether the stored numbers come from the engine this code runs (``rehab reanalyze`` otherwise)."""
+        return self.engine_version == ENGINE_VERSION
 
     def summary(self) -> SessionSummary:
         return SessionSummary(

@@ -43,6 +43,8 @@ class ReportsMixin(StoreBase):
             df[c] = df[c].astype("int64")
         for c in ("partial", "compensation"):
             df[c] = df[c].astype(bool)
+        for c in convert.REP_TEXTS:
+            df[c] = df[c].astype(object)
         return df
 
     def patient_history(self, patient_id: int) -> pd.DataFrame:

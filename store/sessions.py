@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session as OrmSession
 
 from store import convert
@@ -200,30 +200,69 @@ class SessionsMixin(StoreBase):
             write_angles(analysis.angles, staged / ANGLES_FILE_NAME)
             with self._tx() as s:
                 row = make_row(s)
-                summary = analysis.summary
                 if ended_at is not None:
                     row.ended_at = _require_aware("ended_at", ended_at)
-                elif math.isfinite(summary.duration_s):
-                    row.ended_at = row.started_at + dt.timedelta(seconds=summary.duration_s)
+                elif math.isfinite(analysis.summary.duration_s):
+                    row.ended_at = row.started_at + dt.timedelta(seconds=analysis.summary.duration_s)
                 row.status = status
-                row.calibration = json_safe(asdict(analysis.calibration))
-                row.calibration_quality = analysis.calibration.quality
-                row.threshold_deg = float(analysis.threshold_deg)
-                for k in convert.SUMMARY_INTS:
-                    setattr(row, k, int(getattr(summary, k)))
-                for k in convert.SUMMARY_FLOATS:
-                    setattr(row, k, none_if_nan(getattr(summary, k)))
                 row.raw_path = self.files.relative(key, RAW_FILE_NAME) if raw is not None else None
                 row.angles_path = self.files.relative(key, ANGLES_FILE_NAME)
-                s.flush()
-                if analysis.reps:
-                    s.execute(insert(RepRow), [convert.rep_values(row.id, r) for r in analysis.reps])
+                _apply_analysis(s, row, analysis)
                 self.files.publish(key)
                 session_id = row.id
         except BaseException:
             self.files.discard(key)
             raise
         return session_id
+
+    def replace_analysis(self, session_id: int, analysis: SessionAnalysis) -> None:
+        """Put a new analysis of a stored session in place of the old one (``rehab reanalyze``).
+
+        Reps, angles file, calibration, summary and engine version change in one transaction, with
+        the same staged-files technique as a new session: the new directory holds the new angles
+        file and the session's raw file (hard-linked: the same bytes, never copied through memory);
+        it is renamed into place just before the commit. The session's id, uid, raw samples, times,
+        prescription snapshot, pain report and progression decisions stay. Any failure leaves the
+        old analysis and files exactly as they were; the old directory is removed after the commit.
+        """
+        key = uuid.uuid4().hex
+        staged = self.files.stage(key)
+        old_paths: list[str] = []
+        try:
+            write_angles(analysis.angles, staged / ANGLES_FILE_NAME)
+            with self._tx() as s:
+                row = s.get(SessionRow, session_id, with_for_update=True)
+                if row is None:
+                    raise NotFoundError("session", session_id)
+                if row.status == "recording":
+                    raise InvalidValueError(f"session {session_id} is still recording; it has no analysis to replace")
+                if (row.exercise, row.side) != (analysis.exercise, analysis.side):
+                    raise InvalidValueError(
+                        f"session {session_id} is {row.exercise}/{row.side}, analysis is {analysis.exercise}/{analysis.side}"
+                    )
+                old_paths = [p for p in (row.raw_path, row.angles_path) if p]
+                if row.raw_path is not None:
+                    self.files.link_into(key, row.raw_path, RAW_FILE_NAME)
+                    row.raw_path = self.files.relative(key, RAW_FILE_NAME)
+                row.angles_path = self.files.relative(key, ANGLES_FILE_NAME)
+                s.execute(delete(RepRow).where(RepRow.session_id == session_id))
+                _apply_analysis(s, row, analysis)
+                self.files.publish(key)
+        except BaseException:
+            self.files.discard(key)
+            raise
+        for old_key in {SessionFiles.key_of(p) for p in old_paths} - {key}:
+            self.files.discard(old_key)
+
+    def find_sessions(self, *, patient_id: int | None = None, analysed_only: bool = True) -> list[SessionRecord]:
+        """Sessions of one patient or of everyone, oldest first (``analysed_only``: not still recording)."""
+        stmt = select(SessionRow).order_by(SessionRow.started_at, SessionRow.id)
+        if patient_id is not None:
+            stmt = stmt.where(SessionRow.patient_id == patient_id)
+        if analysed_only:
+            stmt = stmt.where(SessionRow.status != "recording")
+        with self._read() as s:
+            return [convert.session(r) for r in s.scalars(stmt)]
 
     @staticmethod
     def _new_uid(s: OrmSession, uid: str | None) -> str:
@@ -316,6 +355,7 @@ class SessionsMixin(StoreBase):
             reps=self.load_reps(session_id),
             angles=angles,
             threshold_deg=record.threshold_deg,
+            engine_version=record.engine_version,
         )
         raw = read_raw(self.files.absolute(record.raw_path)) if with_raw and record.raw_path else None
         return LoadedSession(record=record, analysis=analysis, raw=raw)
@@ -339,6 +379,22 @@ class SessionsMixin(StoreBase):
         orphans = self.files.orphans(known, older_than_s=older_than_s)
         self.files.remove(orphans)
         return orphans
+
+
+def _apply_analysis(s: OrmSession, row: SessionRow, analysis: SessionAnalysis) -> None:
+    """Write an analysis into a session row and its reps (the caller's transaction; no reps yet)."""
+    summary = analysis.summary
+    row.calibration = json_safe(asdict(analysis.calibration))
+    row.calibration_quality = analysis.calibration.quality
+    row.threshold_deg = float(analysis.threshold_deg)
+    row.engine_version = analysis.engine_version
+    for k in convert.SUMMARY_INTS:
+        setattr(row, k, int(getattr(summary, k)))
+    for k in convert.SUMMARY_FLOATS:
+        setattr(row, k, none_if_nan(getattr(summary, k)))
+    s.flush()
+    if analysis.reps:
+        s.execute(insert(RepRow), [convert.rep_values(row.id, r) for r in analysis.reps])
 
 
 def _snapshot_prescription(row: SessionRow, rx: PrescriptionRow | None) -> None:

@@ -13,7 +13,8 @@ from store.convert import SUMMARY_FLOATS, SUMMARY_INTS
 HISTORY_COLUMNS = [
     "session_id", "patient_id", "started_at", "ended_at", "exercise", "side", "status", "source",
     "stage", "target_rom_deg", "prescribed_sets", "prescribed_reps", "threshold_deg",
-    "calibration_quality", *SUMMARY_INTS, *SUMMARY_FLOATS, "pain_before", "pain_after", "pain_note",
+    "calibration_quality", *SUMMARY_INTS, *SUMMARY_FLOATS, "engine_version", "pain_before", "pain_after",
+    "pain_note",
 ]  # fmt: skip
 
 #: Columns of ``roster`` (one row per patient of the therapist).
@@ -43,6 +44,7 @@ def history_frame(rows: list[Any]) -> pd.DataFrame:
     df["session_id"] = df["session_id"].astype("int64")
     df["patient_id"] = df["patient_id"].astype("int64")
     df["pain_note"] = df["pain_note"].astype(object)
+    df["engine_version"] = df["engine_version"].astype(object)
     return df
 
 

@@ -8,3 +8,8 @@ Only the core lives here (the program, the simulator and the evaluation are thei
 - ``tracker.pipeline`` (whole session, offline) and ``tracker.live`` (sample by sample) run the same
   algorithm objects; ``tracker.results`` holds what they return (``SessionAnalysis``).
 """
+
+#: The processing core's version, recorded with every stored analysis (``SessionAnalysis.engine_version``,
+#: ``sessions.engine_version``). Bump it whenever a change can move any number the core reports;
+#: ``rehab reanalyze`` then brings stored sessions onto it and the dashboard marks the ones it has not.
+ENGINE_VERSION = "1"

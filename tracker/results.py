@@ -13,12 +13,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tracker import ENGINE_VERSION
 from tracker.conventions import Exercise, Side
+
+#: A rep whose ``confidence`` is below this is shown and exported as low-confidence (with its reason).
+LOW_CONFIDENCE_BELOW = 0.6
 
 
 @dataclass(frozen=True, slots=True)
 class Rep:
-    """One repetition. ``peak_hip_flexion_deg`` is the signed extreme (negative for extension)."""
+    """One repetition. ``peak_hip_flexion_deg`` is the signed extreme (negative for extension).
+
+    ``confidence`` (0..1; NaN = not assessed, as for reps stored before it existed) says how far the
+    rep's numbers can be trusted; below LOW_CONFIDENCE_BELOW ``low_confidence_reason`` says why in
+    plain words ("data gap during the rep", "3D and sagittal estimates disagree by 7°").
+    """
 
     index: int
     start_s: float
@@ -35,6 +44,12 @@ class Rep:
     range_deg: float = 0.0
     pelvic_tilt_change_deg: float = 0.0
     duration_s: float = 0.0
+    confidence: float = 1.0
+    low_confidence_reason: str = ""
+
+    @property
+    def low_confidence(self) -> bool:
+        return bool(self.confidence < LOW_CONFIDENCE_BELOW)  # NaN (not assessed) is not low
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +97,9 @@ class SessionAnalysis:
     #: Uniform time base: columns t, hip_flexion_deg, pelvic_tilt_deg, valid (False inside gaps).
     angles: pd.DataFrame = field(repr=False)
     threshold_deg: float = 10.0
+    #: The engine that made this analysis (tracker.ENGINE_VERSION); None for a stored one from
+    #: before versions were recorded.
+    engine_version: str | None = ENGINE_VERSION
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `rehab analyze --json` object (NaN becomes null)."""
@@ -90,6 +108,7 @@ class SessionAnalysis:
                 "exercise": self.exercise,
                 "side": self.side,
                 "threshold_deg": self.threshold_deg,
+                "engine_version": self.engine_version,
                 "calibration": asdict(self.calibration),
                 "summary": asdict(self.summary),
                 "reps": [asdict(r) for r in self.reps],

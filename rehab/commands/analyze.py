@@ -75,13 +75,18 @@ def register(app: typer.Typer) -> None:
             + (f" [yellow]({', '.join(c.flags)})[/]" if c.flags else "")
         )
         table = Table(show_lines=False)
-        for col in ("#", "set", "start s", "peak s", "end s", "peak hip °", "hold s", "partial", "compensation °", "onset hip °"):
+        for col in ("#", "set", "start s", "peak s", "end s", "peak hip °", "hold s", "partial", "compensation °",
+                    "onset hip °", "confidence"):
             table.add_column(col, justify="right")
         for r in result.reps:
             comp = f"[red]{r.compensation_deg:.1f}[/]" if r.compensation else f"{r.compensation_deg:.1f}"
+            conf = _fmt(r.confidence, ".2f")
             table.add_row(
                 str(r.index), str(r.set_index + 1), f"{r.start_s:.1f}", f"{r.peak_s:.1f}", f"{r.end_s:.1f}",
                 f"{r.peak_hip_flexion_deg:.1f}", f"{r.hold_s:.1f}", "yes" if r.partial else "",
-                comp, _fmt(r.compensation_onset_hip_deg),
+                comp, _fmt(r.compensation_onset_hip_deg), f"[yellow]{conf} low[/]" if r.low_confidence else conf,
             )
         console.print(table)
+        for r in result.reps:
+            if r.low_confidence:
+                console.print(f"rep {r.index}: low confidence — {r.low_confidence_reason or 'no reason given'}", markup=False)

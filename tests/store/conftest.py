@@ -104,7 +104,8 @@ def make_analysis(
     duration_s: float = 10.0,
     rom_deg: float | None = None,
 ) -> SessionAnalysis:
-    """A constructed analysis with every Rep field filled (one rep without compensation onset)."""
+    """A constructed analysis with every Rep field filled (one rep without compensation onset; rep 2
+    of low confidence, with its reason)."""
     rng = np.random.default_rng(seed)
     reps = []
     for i in range(n_reps):
@@ -127,6 +128,8 @@ def make_analysis(
                 range_deg=float(rng.uniform(60, 95)),
                 pelvic_tilt_change_deg=float(rng.normal(-5, 3)),
                 duration_s=1.1,
+                confidence=0.35 if i == 2 else 0.92,
+                low_confidence_reason="data gap during the rep" if i == 2 else "",
             )
         )
     t = np.arange(int(duration_s * 100)) / 100.0
@@ -182,3 +185,38 @@ def raw_factory() -> Callable[..., RawSession]:
 @pytest.fixture
 def analysis_factory() -> Callable[..., SessionAnalysis]:
     return make_analysis
+
+
+class Interrupted(RuntimeError):
+    """A crash injected into a store write (tests of atomicity)."""
+
+
+def interrupt(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next session write die at ``where``: "angles" (writing the angles file), "link"
+    (linking the raw file into staging), "reps" (in the middle of the row inserts), "publish"
+    (renaming the directory into place) or "commit" (after the rename, before the commit)."""
+    from store import convert as convert_module
+    from store import raw_files as raw_files_module
+    from store import sessions as sessions_module
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise Interrupted(where)
+
+    if where == "angles":
+        monkeypatch.setattr(sessions_module, "write_angles", boom)
+    elif where == "link":
+        monkeypatch.setattr(raw_files_module.SessionFiles, "link_into", boom)
+    elif where == "reps":
+        monkeypatch.setattr(convert_module, "rep_values", boom)
+    elif where == "publish":
+        monkeypatch.setattr(raw_files_module.os, "replace", boom)
+    elif where == "commit":
+        real_publish = raw_files_module.SessionFiles.publish
+
+        def publish_then_die(self: object, key: str) -> None:
+            real_publish(self, key)  # type: ignore[arg-type]
+            raise Interrupted("commit")
+
+        monkeypatch.setattr(raw_files_module.SessionFiles, "publish", publish_then_die)
+    else:
+        raise ValueError(f"interrupt: unknown place {where!r}")

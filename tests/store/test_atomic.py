@@ -11,16 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from store import Store
-from store import convert as convert_module
-from store import raw_files as raw_files_module
-from store import sessions as sessions_module
 from store.models import RepRow, SessionRow
 
-from .conftest import FAST_HASHER, T0
-
-
-class Interrupted(RuntimeError):
-    pass
+from .conftest import FAST_HASHER, T0, Interrupted, interrupt
 
 
 def _visible(store: Store) -> tuple[int, int, list[str]]:
@@ -38,23 +31,7 @@ def test_interrupted_write_leaves_nothing(
     kept = store.save_session(pid, analysis_factory(), raw_factory(duration_s=2), started_at=T0)
     before = _visible(store)
 
-    def boom(*_a, **_k):  # type: ignore[no-untyped-def]
-        raise Interrupted(where)
-
-    if where == "parquet":  # dies after the raw file, while writing the angles file
-        monkeypatch.setattr(sessions_module, "write_angles", boom)
-    elif where == "reps":  # dies in the middle of the database inserts
-        monkeypatch.setattr(convert_module, "rep_values", boom)
-    elif where == "publish":  # dies while renaming the directory into place
-        monkeypatch.setattr(raw_files_module.os, "replace", boom)
-    else:  # dies after the rename, while committing
-        real_publish = raw_files_module.SessionFiles.publish
-
-        def publish_then_die(self, key):  # type: ignore[no-untyped-def]
-            real_publish(self, key)
-            raise Interrupted("commit")
-
-        monkeypatch.setattr(raw_files_module.SessionFiles, "publish", publish_then_die)
+    interrupt("angles" if where == "parquet" else where, monkeypatch)  # parquet: dies after the raw file
     with pytest.raises(Interrupted):
         store.save_session(pid, analysis_factory(seed=2), raw_factory(duration_s=2, seed=2), started_at=T0)
     monkeypatch.undo()

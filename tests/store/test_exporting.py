@@ -58,7 +58,8 @@ def test_export_session_files_and_values(store: Store, clinic: dict, analysis_fa
     reps = pd.read_csv(out.files["reps"])
     assert reps["compensation_deg"].dtype == np.float64 and (reps["compensation_deg"] < 0).all()
     back = [
-        Rep(**{k: (None if k == "compensation_onset_hip_deg" and pd.isna(v) else v) for k, v in row.items()})
+        Rep(**{k: (None if k == "compensation_onset_hip_deg" and pd.isna(v) else v) for k, v in row.items()}
+               | {"low_confidence_reason": "" if pd.isna(row["low_confidence_reason"]) else row["low_confidence_reason"]})
         for row in reps.to_dict("records")
     ]
     assert back == analysis.reps
