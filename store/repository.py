@@ -30,9 +30,12 @@ class Store(AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainM
     """Users, prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
 
     ``Store()`` opens the default SQLite file in the data directory; ``Store(url)`` or
-    ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``). The schema is
-    upgraded to the latest migration on open unless ``migrate=False``; session directories left
-    by a crash are removed after ``orphan_grace_s``.
+    ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``); ``files_url`` or
+    ``$REHAB_FILES_URL`` puts the session files in another directory or in S3-compatible object
+    storage (store/files/). The schema is upgraded to the latest migration on open unless
+    ``migrate=False``; session folders left by a crash are removed after ``orphan_grace_s``
+    (``clean_on_open=False`` leaves that to a periodic ``clean_orphans()``, as the clinic server does:
+    it lists every stored session).
     """
 
     def __init__(
@@ -43,10 +46,13 @@ class Store(AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainM
         migrate: bool = True,
         password_hasher: PasswordHasher | None = None,
         orphan_grace_s: float = ORPHAN_GRACE_S,
+        files_url: str | None = None,
+        clean_on_open: bool = True,
     ) -> None:
         super().__init__(url, data_dir=data_dir, migrate=migrate, password_hasher=password_hasher,
-                         orphan_grace_s=orphan_grace_s)
-        self.clean_orphans(older_than_s=orphan_grace_s)
+                         orphan_grace_s=orphan_grace_s, files_url=files_url)
+        if clean_on_open:
+            self.clean_orphans(older_than_s=orphan_grace_s)
 
     def __enter__(self) -> Store:
         return self

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from store import Store
 from store import convert as convert_module
-from store import raw_files as raw_files_module
+from store.files import directory as directory_module
 from store import sessions as sessions_module
 from store.models import RepRow, SessionRow
 
@@ -46,15 +46,15 @@ def test_interrupted_write_leaves_nothing(
     elif where == "reps":  # dies in the middle of the database inserts
         monkeypatch.setattr(convert_module, "rep_values", boom)
     elif where == "publish":  # dies while renaming the directory into place
-        monkeypatch.setattr(raw_files_module.os, "replace", boom)
+        monkeypatch.setattr(directory_module.os, "replace", boom)
     else:  # dies after the rename, while committing
-        real_publish = raw_files_module.SessionFiles.publish
+        real_publish = directory_module.DirectoryFiles.publish
 
         def publish_then_die(self, key):  # type: ignore[no-untyped-def]
             real_publish(self, key)
             raise Interrupted("commit")
 
-        monkeypatch.setattr(raw_files_module.SessionFiles, "publish", publish_then_die)
+        monkeypatch.setattr(directory_module.DirectoryFiles, "publish", publish_then_die)
     with pytest.raises(Interrupted):
         store.save_session(pid, analysis_factory(seed=2), raw_factory(duration_s=2, seed=2), started_at=T0)
     monkeypatch.undo()
@@ -82,7 +82,7 @@ def test_orphans_cleaned_on_open(store: Store, clinic: dict, analysis_factory, r
     assert not staged.exists() and not unreferenced.exists()
     assert fresh.exists()
     assert reopened.load_session(sid).raw is not None
-    assert reopened.clean_orphans(older_than_s=0) == [fresh]
+    assert reopened.clean_orphans(older_than_s=0) == ["sessions/.tmp-inflight"]
     reopened.close()
 
 
