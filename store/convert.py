@@ -7,6 +7,7 @@ from dataclasses import fields
 from typing import Any
 
 from store.models import (
+    DeviceRow,
     PainReportRow,
     PrescriptionRow,
     ProgressionDecisionRow,
@@ -15,6 +16,7 @@ from store.models import (
     UserRow,
 )
 from store.records import (
+    Device,
     PainReport,
     Prescription,
     ProgressionDecision,
@@ -110,3 +112,7 @@ def rep_from_row(row: RepRow) -> Rep:
         v = getattr(row, name)
         kwargs[name] = nan_if_none(v) if name in REP_FLOATS else v
     return Rep(**kwargs)
+
+
+def device(row: DeviceRow) -> Device:
+    return Device(**{f.name: getattr(row, f.name) for f in fields(Device)})

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from store import Store
 from store import convert as convert_module
-from store.files import directory as directory_module
 from store import sessions as sessions_module
+from store.files import directory as directory_module
 from store.models import RepRow, SessionRow
 
 from .conftest import FAST_HASHER, T0
