@@ -7,9 +7,11 @@ import typer
 from rehab.commands import (
     analyze,
     demo,
+    hub,
     record,
     sensors_cmd,
     serve,
+    server,
     simulate,
     specs,
     storage,
@@ -23,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (specs, simulate, analyze, sensors_cmd, record, serve, storage, demo):
+for _module in (specs, simulate, analyze, sensors_cmd, record, serve, storage, demo, server, hub):
     _module.register(app)
 
 

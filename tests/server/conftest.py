@@ -1,0 +1,240 @@
+"""The clinic server's fixtures: a PostgreSQL database per test, throw-away TLS certificates made with
+`cryptography`, the server as a real process (`rehab server run`), and a hub store on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from store import Store
+from store import auth as store_auth
+
+REPO = Path(__file__).resolve().parents[2]
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+# ------------------------------------------------------------------------------ PostgreSQL
+@pytest.fixture
+def clinic_db(postgres_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test (the server and the test both open it)."""
+    name = f"clinic_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Clinic:
+    store: Store
+    url: str
+    data_dir: Path
+    therapist: int
+    patients: dict[str, int]
+
+
+@pytest.fixture
+def clinic(clinic_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Clinic]:
+    """A therapist with patients alice and bob (each with a knee-raise prescription) on PostgreSQL."""
+    monkeypatch.setattr(store_auth, "DEFAULT_HASHER", FAST_HASHER)
+    data_dir = tmp_path / "clinic"
+    store = Store(clinic_db, data_dir=data_dir, password_hasher=FAST_HASHER)
+    t = store.create_user("thera", "therapist-pw-1", role="therapist", display_name="Dr T").id
+    patients = {}
+    for name in ("alice", "bob"):
+        patients[name] = store.create_user(name, f"{name}-password-1", role="patient", display_name=name.title(),
+                                           therapist_id=t).id  # fmt: skip
+        store.add_prescription(patients[name], "knee_raise", "right", sets=1, reps=4, target_rom_deg=70, stage="box",
+                               created_by=t)  # fmt: skip
+    yield Clinic(store, clinic_db, data_dir, t, patients)
+    store.close()
+
+
+def hub_store(path: Path, username: str = "alice") -> tuple[Store, int]:
+    """A home hub's store (SQLite in its own data dir) with the patient's local account."""
+    store = Store(None, data_dir=path, password_hasher=FAST_HASHER)
+    return store, store.create_user(username, f"{username}-local-pw", role="patient", display_name=username.title()).id
+
+
+# ------------------------------------------------------------------------------ certificates
+@dataclass
+class Tls:
+    """A throw-away CA and a server certificate it signed (for 127.0.0.1 and localhost)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_tls(folder: Path, *, label: str = "clinic", hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Tls:
+    folder.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder().subject_name(_name(f"{label} test CA")).issuer_name(_name(f"{label} test CA"))
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for h in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            names.append(x509.DNSName(h))
+    cert = (
+        x509.CertificateBuilder().subject_name(_name(hosts[0])).issuer_name(ca_cert.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    pem = serialization.Encoding.PEM
+    tls = Tls(folder / f"{label}-ca.pem", folder / f"{label}-cert.pem", folder / f"{label}-key.pem")
+    tls.ca_file.write_bytes(ca_cert.public_bytes(pem))
+    tls.cert_file.write_bytes(cert.public_bytes(pem))
+    fd = os.open(tls.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return tls
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> Tls:
+    return make_tls(tmp_path / "tls")
+
+
+# ------------------------------------------------------------------------------ processes
+def rehab_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from rehab.cli import app; app()", *args]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_") or k == "REHAB_TEST_POSTGRES_URL"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+@dataclass
+class ServerProcess:
+    """`rehab server run` in its own process; restartable on the same port, killable with SIGKILL."""
+
+    database_url: str
+    data_dir: Path
+    tls: Tls | None
+    workdir: Path
+    port: int = 0
+    url: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+    logs: list[Path] = field(default_factory=list)
+
+    def start(self, *, timeout_s: float = 60.0, tls: Tls | None = None) -> ServerProcess:
+        tls = tls or self.tls
+        ready = self.workdir / f"ready-{len(self.logs)}.json"
+        log = self.workdir / f"server-{len(self.logs)}.log"
+        self.logs.append(log)
+        args = ["server", "run", "--port", str(self.port), "--database-url", self.database_url,
+                "--data-dir", str(self.data_dir), "--ready-file", str(ready)]  # fmt: skip
+        args += ["--cert", str(tls.cert_file), "--key", str(tls.key_file)] if tls else ["--no-tls"]
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(rehab_cmd(*args), cwd=REPO, env=child_env(), stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while not ready.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}: {log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise TimeoutError(f"server not ready in {timeout_s} s: {log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        info = json.loads(ready.read_text())
+        self.url = info["url"]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
+
+
+@pytest.fixture
+def server_process(clinic: Clinic, tls: Tls, tmp_path: Path) -> Iterator[ServerProcess]:
+    sp = ServerProcess(clinic.url, clinic.data_dir, tls, tmp_path)
+    try:
+        yield sp
+    finally:
+        sp.stop()
+
+
+# ------------------------------------------------------------------------------ sessions
+QUICK_SET = dict(reps=4, up_s=0.8, hold_s=0.3, down_s=0.8, rest_between_reps_s=0.6, stand_s=2.5, end_stand_s=1.0)
+
+
+def simulated_set(seed: int = 3):  # type: ignore[no-untyped-def]
+    """A short simulated right knee-raise set, on the storage grid, and its analysis."""
+    from simulation import SimulationConfig, simulate
+    from store import quantize_raw
+    from tracker.pipeline import analyze_session
+
+    sim = simulate(SimulationConfig(exercise="knee_raise", side="right", seed=seed, **QUICK_SET))  # type: ignore[arg-type]
+    raw = quantize_raw(sim.raw)
+    return analyze_session(raw, "knee_raise", "right"), raw
+
+
+def store_sets(store: Store, patient_id: int, n: int, *, prefix: str = "set", start: dt.datetime = T0) -> list[str]:
+    """``n`` finished sets stored as the recorder would (distinct seeds, one minute apart); their uids."""
+    uids = []
+    for i in range(n):
+        analysis, raw = simulated_set(seed=100 + i)
+        uid = f"{prefix}-{i:03d}"
+        store.save_session(patient_id, analysis, raw, started_at=start + dt.timedelta(minutes=i), uid=uid,
+                           sensors={"backend": "virtual", "recording": uid})  # fmt: skip
+        uids.append(uid)
+    return uids
