@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -50,11 +50,14 @@ def _receipt_json(r: Receipt) -> dict[str, Any]:
 
 async def _read_body(request: Request, limit: int) -> bytes:
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refusal(413, f"body over {limit} bytes", f"a session bundle may be at most {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Refusal(413, f"body over {limit} bytes", f"a session bundle may be at most {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise Refusal(499, f"client gone after {size} bytes of the body; nothing stored", "incomplete request") from exc
     return b"".join(chunks)
 
 

@@ -89,26 +89,36 @@ class Tls:
     ca_file: Path
     cert_file: Path
     key_file: Path
+    ca_cert: x509.Certificate
+    ca_key: ec.EllipticCurvePrivateKey
 
 
 def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def make_tls(folder: Path, *, label: str = "clinic", hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Tls:
-    folder.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
+def _new_ca(label: str, now: dt.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
         x509.CertificateBuilder().subject_name(_name(f"{label} test CA")).issuer_name(_name(f"{label} test CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
                                      key_encipherment=False, data_encipherment=False, key_agreement=False,
                                      encipher_only=False, decipher_only=False), critical=True)
-        .sign(ca_key, hashes.SHA256())
+        .sign(key, hashes.SHA256())
     )  # fmt: skip
+    return cert, key
+
+
+def make_tls(
+    folder: Path, *, label: str = "clinic", hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), ca: Tls | None = None
+) -> Tls:
+    """A server certificate for ``hosts``, signed by a new CA — or by ``ca``'s."""
+    folder.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_cert, ca_key = (ca.ca_cert, ca.ca_key) if ca is not None else _new_ca(label, now)
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = []
     for h in hosts:
@@ -125,7 +135,7 @@ def make_tls(folder: Path, *, label: str = "clinic", hosts: tuple[str, ...] = ("
         .sign(ca_key, hashes.SHA256())
     )  # fmt: skip
     pem = serialization.Encoding.PEM
-    tls = Tls(folder / f"{label}-ca.pem", folder / f"{label}-cert.pem", folder / f"{label}-key.pem")
+    tls = Tls(folder / f"{label}-ca.pem", folder / f"{label}-cert.pem", folder / f"{label}-key.pem", ca_cert, ca_key)
     tls.ca_file.write_bytes(ca_cert.public_bytes(pem))
     tls.cert_file.write_bytes(cert.public_bytes(pem))
     fd = os.open(tls.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -238,3 +248,113 @@ def store_sets(store: Store, patient_id: int, n: int, *, prefix: str = "set", st
                            sensors={"backend": "virtual", "recording": uid})  # fmt: skip
         uids.append(uid)
     return uids
+
+
+# ------------------------------------------------------------------------------ a faulty network
+class FaultProxy:
+    """A loopback TCP proxy in front of the server that can act in the middle of a connection.
+
+    ``on_upload(bytes_so_far)`` is called once per request when the client has sent more than
+    ``upload_threshold`` bytes since the server last answered — only a session upload is that large —
+    before the chunk that crossed it is forwarded; it returns "kill" (drop the connection, after the
+    callback did its damage), "corrupt" (flip one bit of that chunk) or None. ``on_response`` is
+    called when the server starts answering such a request, before the answer is forwarded.
+    Works through TLS too (it never reads the bytes)."""
+
+    def __init__(self, target_port: int, *, upload_threshold: int = 20_000) -> None:
+        import socket as _socket
+        import threading
+
+        self.target_port = target_port
+        self.upload_threshold = upload_threshold
+        self.on_upload: object = None
+        self.on_response: object = None
+        self._listener = _socket.socket()
+        self._listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self._closed = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.uploads_seen = 0
+        threading.Thread(target=self._accept, daemon=True, name="fault-proxy").start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        import socket as _socket
+        import threading
+
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = _socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()  # the server is down: the hub sees the connection drop
+                continue
+            upstream.settimeout(None)
+            state = {"up": 0, "upload": False, "answered": False, "dead": False}
+            for src, dst, direction in ((client, upstream, "up"), (upstream, client, "down")):
+                t = threading.Thread(target=self._pump, args=(src, dst, direction, state, (client, upstream)), daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def _pump(self, src, dst, direction: str, state: dict, pair: tuple) -> None:  # type: ignore[no-untyped-def]
+        try:
+            while not state["dead"]:
+                chunk = src.recv(65536)
+                if not chunk:
+                    break
+                action = None
+                if direction == "up":
+                    state["up"] += len(chunk)
+                    if not state["upload"] and state["up"] > self.upload_threshold:
+                        state["upload"] = True
+                        self.uploads_seen += 1
+                        if callable(self.on_upload):
+                            action = self.on_upload(state["up"])
+                else:  # the server answers: the request is over (httpx does not pipeline)
+                    if state["upload"] and callable(self.on_response):
+                        action = self.on_response()
+                    state["up"], state["upload"] = 0, False
+                if action == "kill":
+                    state["dead"] = True
+                    break
+                if action == "corrupt":
+                    chunk = bytearray(chunk)
+                    chunk[len(chunk) // 2] ^= 0x20
+                    chunk = bytes(chunk)
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            state["dead"] = True
+            for s in pair:  # shutdown wakes the other pump's recv and sends the FIN now
+                try:
+                    s.shutdown(2)
+                except OSError:
+                    pass
+                s.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()
+
+
+@pytest.fixture
+def proxy_factory() -> Iterator[object]:
+    made: list[FaultProxy] = []
+
+    def make(target_port: int, **kw: int) -> FaultProxy:
+        p = FaultProxy(target_port, **kw)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.close()
