@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -335,10 +336,8 @@ class FaultProxy:
         finally:
             state["dead"] = True
             for s in pair:  # shutdown wakes the other pump's recv and sends the FIN now
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(2)
-                except OSError:
-                    pass
                 s.close()
 
     def close(self) -> None:
