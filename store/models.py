@@ -235,6 +235,10 @@ class ProgressionDecisionRow(Base):
 
 
 # --- home hub ↔ clinic (migration 0007) ---------------------------------------------------------
+#: The roster's two-week window over a whole clinic's sessions (recent rows, not a full scan).
+Index("ix_sessions_started_at", SessionRow.started_at)
+
+
 class DeviceRow(Base):
     """A paired home hub: it uploads for one patient and reads that patient's plan.
 

@@ -170,6 +170,7 @@ class ServerProcess:
     data_dir: Path
     tls: Tls | None
     workdir: Path
+    files_url: str | None = None
     port: int = 0
     url: str = ""
     proc: subprocess.Popen[bytes] | None = None
@@ -183,6 +184,7 @@ class ServerProcess:
         args = ["server", "run", "--port", str(self.port), "--database-url", self.database_url,
                 "--data-dir", str(self.data_dir), "--ready-file", str(ready)]  # fmt: skip
         args += ["--cert", str(tls.cert_file), "--key", str(tls.key_file)] if tls else ["--no-tls"]
+        args += ["--files-url", self.files_url] if self.files_url else []
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(rehab_cmd(*args), cwd=REPO, env=child_env(), stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s

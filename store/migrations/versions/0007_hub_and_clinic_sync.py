@@ -1,6 +1,7 @@
 """Home hubs and the clinic: paired devices (token hashes), one-time enrolment codes, sessions
 received from hubs (content hash), each hub session's delivery state, the hub's copies of the
-clinic's prescriptions, and request counts for rate limiting shared by every server replica.
+clinic's prescriptions, and request counts for rate limiting shared by every server replica;
+an index on sessions.started_at for the roster of a whole clinic.
 
 Revision ID: 0007
 Revises: 0003
@@ -19,6 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_sessions_started_at", ["started_at"], unique=False)
     op.create_table('rate_limits',
     sa.Column('key', sa.String(length=120), nullable=False),
     sa.Column('window_start', sa.Integer(), nullable=False),
@@ -111,3 +114,5 @@ def downgrade() -> None:
 
     op.drop_table('devices')
     op.drop_table('rate_limits')
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_sessions_started_at")
