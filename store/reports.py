@@ -23,7 +23,6 @@ from store.models import (
     utcnow,
 )
 
-
 #: PostgreSQL working memory for the roster's query (its default, 4 MB, spills a clinic's two weeks to disk).
 ROSTER_WORK_MEM = "64MB"
 

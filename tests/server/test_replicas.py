@@ -23,7 +23,7 @@ async def test_two_replicas_share_database_and_object_storage(
 ) -> None:
     replicas = [ServerProcess(clinic.url, tmp_path / f"replica-{i}", tls, tmp_path / f"r{i}", files_url=s3_url)
                 for i in range(2)]  # fmt: skip
-    for i, r in enumerate(replicas):
+    for r in replicas:
         r.workdir.mkdir()
         r.start()
     try:
