@@ -65,6 +65,25 @@ class HubStatus:
         pairing = HubPairing.load(data_dir)
         return cls(True, pairing, store.outbox_summary(pairing.local_patient_id), HubState.load(data_dir))
 
+    @classmethod
+    def for_patient(cls, store: Store, patient_id: int, data_dir: Path | None = None) -> HubStatus | None:
+        """The status if this hub is paired for ``patient_id``; None otherwise (a clinic's dashboard,
+        another patient, an unpaired hub)."""
+        data_dir = Path(data_dir) if data_dir is not None else store.data_dir
+        if not HubPairing.exists(data_dir):
+            return None
+        status = cls.read(store, data_dir)
+        return status if status.pairing is not None and status.pairing.local_patient_id == patient_id else None
+
+    def problem(self) -> str | None:
+        """The last round's problem in the patient's words, with what happens next; None if all is well."""
+        s = self.state
+        if not s.last_error:
+            return None
+        if s.last_error_kind in ("AccessRevokedError", "WrongPatientError"):
+            return f"Problem: {s.last_error}. Your sessions stay on this computer until it is paired again."
+        return f"Problem: {s.last_error}. The hub tries again by itself; nothing is lost."
+
     @property
     def waiting(self) -> int:
         return self.outbox.waiting if self.outbox else 0
