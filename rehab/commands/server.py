@@ -65,6 +65,27 @@ def run(
         fail(str(exc))
 
 
+@server_app.command("certs")
+def certs(
+    out: Path = typer.Option(..., "--out", help="folder for ca.pem, ca-key.pem, server.pem, server-key.pem"),
+    host: list[str] = typer.Option(..., "--host", help="a name or address hubs use to reach the server (repeat)"),
+    ca_name: str = typer.Option("rehab clinic CA", "--ca-name", help="the CA's name"),
+    force: bool = typer.Option(False, "--force", help="overwrite existing files"),
+) -> None:
+    """Make the clinic's own CA and a server certificate (for a server without a public name)."""
+    from server.certs import make_private_pki
+
+    names = ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem")
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not force:
+        fail(f"{out}: {', '.join(existing)} already there; --force to replace")
+    files = make_private_pki(out, tuple(host), ca_name=ca_name)
+    console.print(f"server certificate for {', '.join(host)}: {files.cert_file} (key {files.key_file}, owner-only)")
+    console.print(f"  rehab server run --cert {files.cert_file} --key {files.key_file} ...")
+    console.print(f"give hubs the CA certificate {files.ca_file}: rehab hub pair CODE --server URL --ca-file ca.pem")
+    console.print(f"keep {files.ca_key_file} offline: it signs next year's server certificate")
+
+
 def _store(database_url: str | None, data_dir: Path | None):
     from store import Store, StoreError
 

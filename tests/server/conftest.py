@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import ipaddress
 import json
 import os
 import signal
@@ -19,13 +18,10 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from server.certs import Authority, make_private_pki, new_authority
 from store import Store
 from store import auth as store_auth
 
@@ -85,64 +81,21 @@ def hub_store(path: Path, username: str = "alice") -> tuple[Store, int]:
 # ------------------------------------------------------------------------------ certificates
 @dataclass
 class Tls:
-    """A throw-away CA and a server certificate it signed (for 127.0.0.1 and localhost)."""
+    """A throw-away CA and a server certificate it signed."""
 
     ca_file: Path
     cert_file: Path
     key_file: Path
-    ca_cert: x509.Certificate
-    ca_key: ec.EllipticCurvePrivateKey
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _new_ca(label: str, now: dt.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(_name(f"{label} test CA")).issuer_name(_name(f"{label} test CA"))
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return cert, key
+    authority: Authority
 
 
 def make_tls(
     folder: Path, *, label: str = "clinic", hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), ca: Tls | None = None
 ) -> Tls:
-    """A server certificate for ``hosts``, signed by a new CA — or by ``ca``'s."""
-    folder.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-    ca_cert, ca_key = (ca.ca_cert, ca.ca_key) if ca is not None else _new_ca(label, now)
-    key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = []
-    for h in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(h)))
-        except ValueError:
-            names.append(x509.DNSName(h))
-    cert = (
-        x509.CertificateBuilder().subject_name(_name(hosts[0])).issuer_name(ca_cert.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    pem = serialization.Encoding.PEM
-    tls = Tls(folder / f"{label}-ca.pem", folder / f"{label}-cert.pem", folder / f"{label}-key.pem", ca_cert, ca_key)
-    tls.ca_file.write_bytes(ca_cert.public_bytes(pem))
-    tls.cert_file.write_bytes(cert.public_bytes(pem))
-    fd = os.open(tls.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return tls
+    """A server certificate for ``hosts``, signed by a new CA — or by ``ca``'s (as `rehab server certs`)."""
+    authority = ca.authority if ca is not None else new_authority(f"{label} test CA")
+    files = make_private_pki(folder, hosts, ca=authority, prefix=f"{label}-")
+    return Tls(files.ca_file, files.cert_file, files.key_file, authority)
 
 
 @pytest.fixture
