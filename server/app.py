@@ -1,8 +1,9 @@
 """The clinic server's HTTP API (Starlette): enrol a hub, receive sessions, hand out the plan.
 
 Routes and their contract: server/protocol.py. Store calls run in worker threads; a session upload
-first waits for one of ``Limits.upload_slots`` (so a thousand hubs at once cost a bounded amount of
-memory), then reads the body, checks its SHA-256 against Content-Digest (422 if they differ: the
+first waits for one of ``Limits.upload_slots`` — at most ``upload_queue`` wait, any more get 503 +
+Retry-After before their body is read, so a thousand hubs at once cost a bounded amount of
+memory — then reads the body, checks its SHA-256 against Content-Digest (422 if they differ: the
 hub sends it again), checks every field and file (store/bundle.py, 400), and stores it in one
 transaction with its files (201) — or acknowledges it again when that uid is already here with the
 same content (200; nothing is stored twice).
@@ -63,7 +64,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def create_app(store: Store, config: ServerConfig) -> Starlette:
     guard = Guard(store, config.limits)
-    slots = asyncio.Semaphore(config.limits.upload_slots)
+    limits = config.limits
+    slots = asyncio.Semaphore(limits.upload_slots)
+    queued = [0]  # uploads waiting for a slot in this process
 
     async def health(_: Request) -> Response:
         return _json({"ok": True, "api_version": protocol.API_VERSION})
@@ -115,10 +118,17 @@ def create_app(store: Store, config: ServerConfig) -> Starlette:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > config.limits.max_upload_bytes:
             raise Refusal(413, f"Content-Length {length}", f"at most {config.limits.max_upload_bytes} bytes")
+        if queued[0] >= limits.upload_queue:  # answer now, before the body is read: memory stays bounded
+            raise Refusal(503, f"upload queue full ({queued[0]} waiting)", "busy; try again shortly",
+                          retry_after_s=limits.busy_retry_after_s)  # fmt: skip
+        queued[0] += 1
         try:
-            await asyncio.wait_for(slots.acquire(), config.limits.slot_wait_s)
+            await asyncio.wait_for(slots.acquire(), limits.slot_wait_s)
         except TimeoutError as exc:
-            raise Refusal(503, "all upload slots busy", "busy; try again shortly", retry_after_s=5) from exc
+            raise Refusal(503, "no upload slot within the wait limit", "busy; try again shortly",
+                          retry_after_s=limits.busy_retry_after_s) from exc  # fmt: skip
+        finally:
+            queued[0] -= 1
         try:
             body = await _read_body(request, config.limits.max_upload_bytes)
             actual = await asyncio.to_thread(lambda: hashlib.sha256(body).hexdigest())

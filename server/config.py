@@ -20,11 +20,13 @@ class Limits:
     enrolments_per_minute: int = 10  # pairing attempts from one client address
     max_upload_bytes: int = 128 * MiB  # a 2-hour session is ~30 MB
     upload_slots: int = 4  # bundles read, checked and stored at once by one process (bounds memory)
-    slot_wait_s: float = 60.0  # then 503 + Retry-After: the hub backs off and comes back
+    upload_queue: int = 16  # uploads waiting for a slot; one more gets 503 + Retry-After at once
+    slot_wait_s: float = 60.0  # a queued upload waits at most this long, then 503 + Retry-After
+    busy_retry_after_s: int = 10  # what a 503 asks the hub to wait (it adds its own jitter)
 
     def __post_init__(self) -> None:
         for name in ("device_requests_per_minute", "address_refusals_per_minute", "enrolments_per_minute",
-                     "max_upload_bytes", "upload_slots"):  # fmt: skip
+                     "max_upload_bytes", "upload_slots", "upload_queue", "busy_retry_after_s"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ServerConfigError(f"limit {name} must be ≥ 1, got {getattr(self, name)}")
         if not self.slot_wait_s > 0:

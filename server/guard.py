@@ -11,7 +11,8 @@ otherwise). An unknown, malformed or revoked token is 401. Counts live in the da
 - per client address: ``enrolments_per_minute`` pairing attempts.
 
 ``RefusalLog`` (ASGI middleware) logs every response ≥ 400 — method, path, client address, status
-and the reason a handler recorded — so no refusal goes unlogged, including unknown paths.
+and the reason a handler recorded — so no refusal goes unlogged, including unknown paths (a 404
+for a session not received yet is logged at INFO, every other one at WARNING).
 """
 
 from __future__ import annotations
@@ -128,7 +129,10 @@ class RefusalLog:
             if message["type"] == "http.response.start" and message["status"] >= 400:
                 state = scope.get("state") or {}
                 client = scope.get("client")
-                logger.warning(
+                # a receipt the clinic does not have yet (404) is an answer, not an alarm
+                level = logging.INFO if message["status"] == 404 and REASON_KEY in state else logging.WARNING
+                logger.log(
+                    level,
                     "refused %s %s from %s%s: %d %s",
                     scope.get("method"), scope.get("path"), client[0] if client else "unknown",
                     f" (device {state['device_id']})" if "device_id" in state else "",

@@ -26,7 +26,7 @@ import io
 import json
 import math
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -63,8 +63,6 @@ class SessionBundle:
     files: dict[str, bytes]  # file name → bytes (angles always, raw when recorded)
     pain: dict[str, Any] | None = None
     clinic_prescription_id: int | None = None
-    #: The decoded files, filled by ``unpack`` (the check that they are what they claim to be).
-    decoded: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -245,14 +243,13 @@ def unpack(data: bytes) -> SessionBundle:
         entry = declared[name]
         if not isinstance(entry, dict) or entry.get("sha256") != sha256_hex(blob) or entry.get("size") != len(blob):
             raise BundleError(f"{name}: size or SHA-256 differs from the manifest (damaged in transit?)")
-    decoded: dict[str, Any] = {}
-    try:
+    try:  # the files must decode as what they claim to be (the decoded copies are dropped at once)
         if RAW_FILE_NAME in files:
-            decoded[RAW_FILE_NAME] = read_raw(pa.BufferReader(files[RAW_FILE_NAME]), RAW_FILE_NAME)
-        decoded[ANGLES_FILE_NAME] = read_angles(pa.BufferReader(files[ANGLES_FILE_NAME]), ANGLES_FILE_NAME)
+            read_raw(pa.BufferReader(files[RAW_FILE_NAME]), RAW_FILE_NAME)
+        read_angles(pa.BufferReader(files[ANGLES_FILE_NAME]), ANGLES_FILE_NAME)
     except RawFileError as exc:
         raise BundleError(str(exc)) from exc
     return SessionBundle(
         uid=uid, session=session, reps=reps, files=files, pain=_check_pain(manifest.get("pain")),
-        clinic_prescription_id=rx, decoded=decoded,
+        clinic_prescription_id=rx,
     )  # fmt: skip

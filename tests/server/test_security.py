@@ -4,6 +4,7 @@ every refusal logged with its reason; limits shared through the database."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -151,3 +152,33 @@ async def test_upload_checks_digest_and_stores_a_uid_once(clinic: Clinic, tmp_pa
         other = _bundle(tmp_path, "s-other", seed=9)
         assert (await _put(client, alice, "s-once", other, token)).status_code in (400, 409)
     assert [s.uid for s in clinic.store.list_sessions(alice)] == ["s-once"]
+
+
+async def test_a_full_upload_queue_answers_503_at_once(clinic: Clinic, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One slot, one waiting: a third upload is turned away before its body is read (bounded memory)."""
+    alice = clinic.patients["alice"]
+    bundles = {uid: _bundle(tmp_path, uid, seed) for seed, uid in enumerate(("q-1", "q-2", "q-3"))}
+    gate = asyncio.Event()
+
+    async def held_back(data: bytes):  # type: ignore[no-untyped-def]
+        yield data[:1000]
+        await gate.wait()
+        yield data[1000:]
+
+    async with _client(clinic, Limits(upload_slots=1, upload_queue=1, busy_retry_after_s=7)) as client:
+        token = await _pair(client, clinic, "alice")
+
+        def put(uid: str, body):  # type: ignore[no-untyped-def]
+            headers = {**_auth(token), protocol.DIGEST_HEADER: protocol.content_digest(bundles[uid])}
+            return client.put(protocol.session_path(alice, uid), content=body, headers=headers)
+
+        first = asyncio.create_task(put("q-1", held_back(bundles["q-1"])))  # holds the slot
+        await asyncio.sleep(0.3)
+        second = asyncio.create_task(put("q-2", held_back(bundles["q-2"])))  # waits for it
+        await asyncio.sleep(0.3)
+        third = await put("q-3", bundles["q-3"])
+        assert third.status_code == 503 and third.headers["retry-after"] == "7"
+        gate.set()
+        assert ((await first).status_code, (await second).status_code) == (201, 201)
+        assert (await put("q-3", bundles["q-3"])).status_code == 201  # later, it goes through
+    assert sorted(s.uid for s in clinic.store.list_sessions(alice)) == ["q-1", "q-2", "q-3"]
