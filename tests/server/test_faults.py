@@ -195,3 +195,35 @@ async def test_hub_killed_mid_upload_resumes_on_restart(
     assert "sent 3" in restarted.stdout
     _assert_arrived_once(clinic, hub, uids)
     hub.close()
+
+
+async def test_plan_changes_reach_the_hub_at_the_next_round(
+    clinic: Clinic, server_process: ServerProcess, tls, tmp_path: Path
+) -> None:
+    """The clinic is the authority for the plan: a change there is on the hub after one round;
+    an unchanged plan costs a 304."""
+    from service.sync import HubState
+
+    server_process.start()
+    hub_dir = tmp_path / "hub"
+    hub, sync = await _paired_hub(clinic, server_process.url, hub_dir, tls.ca_file)
+    local = sync.pairing.local_patient_id
+    assert (await sync.sync_once()).ok
+    (rx,) = hub.list_prescriptions(local)
+    assert (rx.stage, rx.compensation_threshold_deg, rx.reps) == ("box", 10.0, 4)
+    etag = HubState.load(hub_dir).plan_etag
+    async with sync.client() as client:
+        assert (await client.plan(sync.pairing.clinic_patient_id, etag)).plan is None  # 304: nothing changed
+    (clinic_rx,) = clinic.store.list_prescriptions(clinic.patients["alice"])
+    clinic.store.update_prescription(clinic_rx.id, compensation_threshold_deg=7.5, reps=8)
+    decision = clinic.store.suggest_progression(clinic_rx.id, "floor", reason="easy now")
+    clinic.store.decide_progression(decision.id, accept=True, decided_by=clinic.therapist)
+    result = await sync.sync_once()
+    assert result.ok and result.plan is not None and result.plan.updated == 1
+    (rx,) = hub.list_prescriptions(local)
+    assert (rx.stage, rx.compensation_threshold_deg, rx.reps) == ("floor", 7.5, 8)
+    state = HubState.load(hub_dir)
+    assert state.plan_etag != etag and state.stage_changes[0]["to_stage"] == "floor"
+    again = await sync.sync_once()
+    assert again.ok and again.plan is None  # 304
+    hub.close()
