@@ -39,10 +39,13 @@ class OutboxMixin(StoreBase):
     """Hub side: waiting sessions, their bundles, attempts and acknowledgements."""
 
     def outbox_waiting(
-        self, patient_id: int, *, due_at: dt.datetime | None = None, limit: int | None = None
-    ) -> list[OutboxItem]:
+        self, patient_id: int, *, due_at: dt.datetime | None = None, settled_before: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxItem]:  # fmt: skip
         """Finished sessions of ``patient_id`` the clinic has not acknowledged, oldest first;
-        with ``due_at``, only those whose next retry time has come."""
+        with ``due_at``, only those whose next retry time has come; with ``settled_before``, only
+        sessions that ended before it or already have their "pain after" score (the patient answers
+        it right after the set, and the score travels with the session)."""
         stmt = (
             select(SessionRow.uid, SessionRow.id, SessionRow.started_at, OutboxRow)
             .outerjoin(OutboxRow, OutboxRow.uid == SessionRow.uid)
@@ -52,6 +55,14 @@ class OutboxMixin(StoreBase):
         if due_at is not None:
             due_at = _require_aware("due_at", due_at)
             stmt = stmt.where(or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= due_at))
+        if settled_before is not None:
+            settled_before = _require_aware("settled_before", settled_before)
+            answered = select(PainReportRow.id).where(
+                PainReportRow.session_id == SessionRow.id, PainReportRow.pain_after.is_not(None)
+            )
+            stmt = stmt.where(
+                or_(func.coalesce(SessionRow.ended_at, SessionRow.started_at) <= settled_before, answered.exists())
+            )
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._read() as s:

@@ -150,13 +150,14 @@ def sync_cmd(
     data_dir: DataDirOpt = None,
     database_url: UrlOpt = None,
 ) -> None:
-    """One round now: fetch the plan, send every waiting session. Exit 1 if something is still waiting."""
-    from service.sync import HubStatus, SyncError, SyncHub
+    """One round now: fetch the plan, send every waiting session (even one just recorded). Exit 1 if
+    something is still waiting."""
+    from service.sync import HubStatus, SyncError, SyncHub, SyncPolicy
 
     store, ddir = _open(database_url, data_dir)
     with store:
         try:
-            result = asyncio.run(SyncHub(store, ddir).sync_once())
+            result = asyncio.run(SyncHub(store, ddir, policy=SyncPolicy(settle_s=0)).sync_once())
         except SyncError as exc:
             fail(str(exc))
         status = HubStatus.read(store, ddir)
@@ -174,6 +175,8 @@ def run_cmd(
     data_dir: DataDirOpt = None,
     database_url: UrlOpt = None,
     poll: float = typer.Option(60.0, "--poll", help="seconds between rounds when all is well"),
+    settle: float = typer.Option(600.0, "--settle", help="send a session this long after it ended, or once it has "
+                                 "its pain-after score"),  # fmt: skip
 ) -> None:
     """Keep syncing until SIGINT/SIGTERM: sessions go out as the clinic is reachable, with backoff."""
     from service.sync import SyncError, SyncHub, SyncPolicy
@@ -186,7 +189,7 @@ def run_cmd(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await SyncHub(store, ddir, policy=SyncPolicy(poll_interval_s=poll)).run(stop)
+        await SyncHub(store, ddir, policy=SyncPolicy(poll_interval_s=poll, settle_s=settle)).run(stop)
 
     with store:
         try:

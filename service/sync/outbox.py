@@ -6,6 +6,9 @@ stored it but before we noted it costs one small request, not a re-upload), uplo
 clinic's receipt. The clinic stores a uid once, so any retry — after a timeout, a kill of either
 side, a second hub process — is safe.
 
+A session is sent once it has settled (``SyncPolicy.settle_s`` after it ended, or as soon as the
+patient gave the "pain after" score), so the score goes with it.
+
 A failure of the link (no network, bad certificate, revoked token, busy server) ends the round:
 the caller backs off. A refusal of one session (damaged in transit: sent again at once up to
 ``digest_retries`` times; malformed or conflicting: retried after a per-session backoff) does not
@@ -68,7 +71,8 @@ async def send_waiting(
     """Send every waiting session that is due; link failures propagate (the round ends)."""
     now = now or dt.datetime.now(dt.UTC)
     report = SendReport()
-    waiting = await asyncio.to_thread(store.outbox_waiting, local_patient_id, due_at=now)
+    settled = now - dt.timedelta(seconds=policy.settle_s) if policy.settle_s > 0 else None
+    waiting = await asyncio.to_thread(store.outbox_waiting, local_patient_id, due_at=now, settled_before=settled)
     for item in waiting:
         try:
             created = await send_one(store, client, clinic_patient_id, item.uid, policy)

@@ -18,6 +18,9 @@ class SyncPolicy:
     connect_timeout_s: float = 10.0
     request_timeout_s: float = 120.0  # a bundle of a long session on a slow home uplink
     digest_retries: int = 2  # a bundle damaged in transit is sent again this many times at once
+    #: A session is sent once the patient has given its "pain after" score, or this long after it
+    #: ended (the score travels with the session). 0: at once (`rehab hub sync`, tests).
+    settle_s: float = 600.0
 
     def __post_init__(self) -> None:
         for name in ("poll_interval_s", "initial_backoff_s", "max_backoff_s", "connect_timeout_s", "request_timeout_s"):
@@ -27,6 +30,8 @@ class SyncPolicy:
             raise ValueError(f"SyncPolicy.multiplier must be ≥ 1, got {self.multiplier}")
         if not 0 <= self.jitter < 1:
             raise ValueError(f"SyncPolicy.jitter must be in [0, 1), got {self.jitter}")
+        if self.settle_s < 0:
+            raise ValueError(f"SyncPolicy.settle_s must be ≥ 0, got {self.settle_s}")
         if self.digest_retries < 0:
             raise ValueError(f"SyncPolicy.digest_retries must be ≥ 0, got {self.digest_retries}")
 

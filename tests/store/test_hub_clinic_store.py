@@ -199,3 +199,21 @@ def test_rate_limit_counts_are_shared_and_pruned(store: Store) -> None:
     assert store.count_request("ip:1.2.3.4", window_s=60, now_s=185.0) == 1  # next window
     assert store.request_count("ip:1.2.3.4", window_s=60, now_s=130.0) == 3
     assert store.prune_rate_limits(older_than_s=60, now_s=190.0) == 1
+
+
+def test_a_session_waits_for_its_pain_score_or_to_settle(tmp_path, analysis_factory) -> None:  # type: ignore[no-untyped-def]
+    hub, pid = _hub(tmp_path)
+    now = dt.datetime.now(dt.UTC)
+    ended = now - dt.timedelta(minutes=2)  # a set that ended two minutes ago (10 s long)
+    sid = hub.save_session(pid, analysis_factory(duration_s=10.0), None, started_at=ended - dt.timedelta(seconds=10),
+                           ended_at=ended, uid="fresh")  # fmt: skip
+    hub.save_session(pid, analysis_factory(), None, started_at=T0, uid="old")
+    settle = now - dt.timedelta(minutes=10)
+    assert [i.uid for i in hub.outbox_waiting(pid, settled_before=settle)] == ["old"]
+    hub.set_pain_report(sid, pain_before=4)  # only "before": still waiting for "after"
+    assert [i.uid for i in hub.outbox_waiting(pid, settled_before=settle)] == ["old"]
+    hub.set_pain_report(sid, pain_after=3)  # answered: it goes now, with its score
+    assert [i.uid for i in hub.outbox_waiting(pid, settled_before=settle)] == ["old", "fresh"]
+    assert hub.export_bundle("fresh").pain == {"pain_before": 4, "pain_after": 3, "note": ""}
+    assert len(hub.outbox_waiting(pid)) == 2 and hub.outbox_summary(pid).waiting == 2  # counted as waiting all along
+    hub.close()
