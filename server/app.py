@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ from store.records import Receipt
 logger = logging.getLogger("server")
 
 ENROL_BODY_MAX = 4096
+GUARD_THREADS = 4
 
 
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -177,6 +179,12 @@ def create_app(store: Store, config: ServerConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Store calls run on a few threads, not Python's default of up to 32: one per upload slot
+        # plus some for the quick guard queries (each thread's malloc arena would keep its own
+        # high-water mark of bundle-sized buffers).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=limits.upload_slots + GUARD_THREADS, thread_name_prefix="store")
+        )
         task = asyncio.create_task(_maintenance(store, config.maintenance_interval_s), name="maintenance")
         try:
             yield

@@ -20,7 +20,7 @@ class Limits:
     enrolments_per_minute: int = 10  # pairing attempts from one client address
     max_upload_bytes: int = 128 * MiB  # a 2-hour session is ~30 MB
     upload_slots: int = 4  # bundles read, checked and stored at once by one process (bounds memory)
-    upload_queue: int = 16  # uploads waiting for a slot; one more gets 503 + Retry-After at once
+    upload_queue: int = 64  # uploads waiting for a slot (each holds ~64 KiB); one more gets 503 + Retry-After at once
     slot_wait_s: float = 60.0  # a queued upload waits at most this long, then 503 + Retry-After
     busy_retry_after_s: int = 10  # what a 503 asks the hub to wait (it adds its own jitter)
 
@@ -44,6 +44,8 @@ class ServerConfig:
     #: Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips); None: none.
     forwarded_allow_ips: str | None = None
     limits: Limits = field(default_factory=Limits)
+    #: Open connections (each ~0.3 MiB with TLS) beyond which uvicorn answers 503 at once.
+    max_connections: int = 2048
     #: How often rate-limit windows are pruned and orphaned session files removed (seconds).
     maintenance_interval_s: float = 3600.0
 
@@ -56,6 +58,8 @@ class ServerConfig:
             )
         if not self.tls and (self.certfile or self.keyfile):
             raise ServerConfigError("--no-tls given together with --cert/--key; choose one")
+        if self.max_connections < 1:
+            raise ServerConfigError(f"max_connections must be ≥ 1, got {self.max_connections}")
         if not self.maintenance_interval_s > 0:
             raise ServerConfigError(f"maintenance_interval_s must be > 0, got {self.maintenance_interval_s}")
 

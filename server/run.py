@@ -93,6 +93,7 @@ def serve(
         lifespan="on",
         ws="none",
         backlog=4096,
+        limit_concurrency=config.max_connections,
         timeout_keep_alive=15,
         server_header=False,
     )

@@ -43,7 +43,8 @@ def run(
     files_url: FilesOpt = None,
     ready_file: Path | None = typer.Option(None, "--ready-file", help="write {url, pid} here once serving"),
     upload_slots: int = typer.Option(4, "--upload-slots", help="session uploads checked and stored at once"),
-    upload_queue: int = typer.Option(16, "--upload-queue", help="uploads waiting for a slot; more get 503 + Retry-After"),
+    upload_queue: int = typer.Option(64, "--upload-queue", help="uploads waiting for a slot; more get 503 + Retry-After"),
+    max_connections: int = typer.Option(2048, "--max-connections", help="open connections before 503 (bounds memory)"),
     log_level: str = typer.Option("info", "--log-level", help="debug | info | warning"),
 ) -> None:
     """Serve the clinic API (HTTPS) until SIGINT/SIGTERM; stateless, so run as many as you like."""
@@ -56,7 +57,7 @@ def run(
     try:
         config = ServerConfig(
             host=host, port=port, certfile=cert, keyfile=key, tls=not no_tls, forwarded_allow_ips=forwarded_allow_ips,
-            limits=Limits(upload_slots=upload_slots, upload_queue=upload_queue),
+            max_connections=max_connections, limits=Limits(upload_slots=upload_slots, upload_queue=upload_queue),
         )  # fmt: skip
         serve(
             config, database_url=database_url, data_dir=data_dir, files_url=files_url, ready_file=ready_file,

@@ -75,3 +75,10 @@ class SessionRejectedError(ClinicRefusedError):
     """400 / 409 / 413 / 422 for one session: the others can still be sent."""
 
     plain = "your clinic could not accept a session"
+
+
+class HubStoreError(ClinicError):
+    """The hub could not read or update its own store during a round (the database is busy, or the
+    clinic's plan did not check out); the round is retried like a network failure."""
+
+    plain = "this hub could not update its own records"

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.sync.client import ClinicClient
-from service.sync.errors import ClinicBusyError, ClinicError
+from service.sync.errors import ClinicBusyError, ClinicError, HubStoreError
 from service.sync.outbox import SendReport, send_waiting
 from service.sync.pairing import HubPairing, check_server_url
 from service.sync.policy import SyncPolicy
 from service.sync.state import HubState
-from store import Store
+from store import Store, StoreError
 from store.plans import PlanChange
 
 logger = logging.getLogger(__name__)
@@ -103,12 +103,15 @@ class SyncHub:
         plan: PlanChange | None = None
         sent: SendReport | None = None
         try:
-            async with self.client() as client:
-                plan = await self._pull_plan(client, state)
-                sent = await send_waiting(
-                    self.store, client, local_patient_id=p.local_patient_id, clinic_patient_id=p.clinic_patient_id,
-                    policy=self.policy,
-                )  # fmt: skip
+            try:
+                async with self.client() as client:
+                    plan = await self._pull_plan(client, state)
+                    sent = await send_waiting(
+                        self.store, client, local_patient_id=p.local_patient_id, clinic_patient_id=p.clinic_patient_id,
+                        policy=self.policy,
+                    )  # fmt: skip
+            except StoreError as exc:
+                raise HubStoreError(f"{type(exc).__name__}: {exc}") from exc
         except ClinicError as exc:
             state.failures += 1
             wait = self.policy.backoff_s(state.failures)

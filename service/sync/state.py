@@ -9,10 +9,13 @@ derived from the store (store/outbox.py).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 STATE_FILE = "hub-state.json"
 
@@ -42,8 +45,10 @@ class HubState:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             return cls()
-        except (OSError, ValueError):
-            return cls()  # a damaged state file costs one plan download, nothing else
+        except (OSError, ValueError) as exc:
+            # only a cache of what the clinic said: a damaged one costs one plan download, nothing else
+            logger.warning("%s unreadable (%s); starting from a clean state", path, exc)
+            return cls()
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def save(self, data_dir: Path) -> None:

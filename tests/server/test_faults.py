@@ -227,3 +227,24 @@ async def test_plan_changes_reach_the_hub_at_the_next_round(
     again = await sync.sync_once()
     assert again.ok and again.plan is None  # 304
     hub.close()
+
+
+async def test_a_round_that_cannot_update_the_hubs_store_fails_softly(
+    clinic: Clinic, server_process: ServerProcess, tls, tmp_path: Path
+) -> None:
+    """A local store problem (here: the pairing names a local account that is gone) ends the round with
+    the problem recorded in plain words, and `rehab hub run` keeps going (it backs off), it does not crash."""
+    import dataclasses
+
+    from service.sync import HubPairing, HubStoreError
+
+    server_process.start()
+    hub_dir = tmp_path / "hub"
+    hub, sync = await _paired_hub(clinic, server_process.url, hub_dir, tls.ca_file)
+    dataclasses.replace(sync.pairing, local_patient_id=9999).save(hub_dir)
+    broken = SyncHub(hub, hub_dir, policy=FAST)
+    result = await broken.sync_once()
+    assert not result.ok and isinstance(result.error, HubStoreError) and result.error.retry
+    assert "could not update its own records" in HubStatus.read(hub, hub_dir).state.last_error  # type: ignore[operator]
+    assert HubPairing.load(hub_dir).local_patient_id == 9999
+    hub.close()
