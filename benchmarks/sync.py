@@ -286,6 +286,7 @@ def main() -> None:
     ap.add_argument("--hubs", type=int, default=1000)
     ap.add_argument("--patients", type=int, default=10_000)
     ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--roster-only", action="store_true", help="skip the uploads (part 3 only)")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="rehab-bench-sync.") as tmp_name, bench_store.postgres_url() as pg:
@@ -295,7 +296,7 @@ def main() -> None:
         template = template_bundle(tmp)
         bundle_mib = len(pack(template)) / 2**20
         certs = make_private_pki(tmp / "tls", ("127.0.0.1", "localhost"))
-        for label, n_servers in (("1 server", 1), ("2 servers", 2)):
+        for label, n_servers in () if args.roster_only else (("1 server", 1), ("2 servers", 2)):
             prefix = f"s{n_servers}"
             with fresh_database(pg) as url:
                 with Store(url, data_dir=tmp / f"clinic-{prefix}", password_hasher=FAST_HASHER) as store:
