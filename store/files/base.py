@@ -65,6 +65,12 @@ class SessionFiles(ABC):
         """Write one file of a staged session; it is complete and durable when this returns."""
 
     @abstractmethod
+    def link_into(self, key: str, relative_path: str, file_name: str) -> None:
+        """Put an already stored file into staged session ``key`` without reading it through memory
+        (a hard link in a directory, a server-side copy in object storage): e.g. a re-analysis
+        keeps the raw file and replaces only the angles."""
+
+    @abstractmethod
     def publish(self, key: str) -> None:
         """Make the staged folder the session's folder (called just before the rows commit)."""
 

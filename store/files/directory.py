@@ -42,6 +42,22 @@ class DirectoryFiles(SessionFiles):
             f.flush()
             os.fsync(f.fileno())
 
+    def link_into(self, key: str, relative_path: str, file_name: str) -> None:
+        source = self.absolute(relative_path)
+        if not source.is_file():
+            raise RawFileError(source, "file missing")
+        target = self.staging_dir(key) / check_name(file_name)
+        try:
+            os.link(source, target)
+        except OSError:  # no hard links on this file system: copy, and make the copy durable
+            shutil.copyfile(source, target)
+            fd = os.open(target, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(self.staging_dir(key))
+
     def publish(self, key: str) -> None:
         os.replace(self.staging_dir(key), self.final_dir(key))
         _fsync_dir(self.root)

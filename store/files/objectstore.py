@@ -84,6 +84,16 @@ class ObjectStoreFiles(SessionFiles):
         except OSError as exc:
             raise RawFileError(f"s3://{path}", f"upload failed ({exc})") from exc
 
+    def link_into(self, key: str, relative_path: str, file_name: str) -> None:
+        source = self._path(relative_path)
+        target = f"{self._folder(check_key(key))}/{check_name(file_name)}"
+        if self.fs.get_file_info(source).type != pafs.FileType.File:
+            raise RawFileError(f"s3://{source}", "file missing")
+        try:
+            self.fs.copy_file(source, target)  # server-side copy: the bytes never come here
+        except OSError as exc:
+            raise RawFileError(f"s3://{source}", f"copy failed ({exc})") from exc
+
     def publish(self, key: str) -> None:
         check_key(key)  # objects are complete once written; the commit makes them reachable
 

@@ -33,6 +33,13 @@ def test_stage_publish_read_discard(files: SessionFiles) -> None:
     with files.open(files.relative(key, "angles.parquet")) as f:
         assert f.read() == b"angles"
     assert [e.name for e in files.entries()] == [key]
+    files.stage("cd34")  # a re-analysis: keep the raw file, write new angles
+    files.link_into("cd34", files.relative(key, "raw.parquet"), "raw.parquet")
+    files.publish("cd34")
+    assert files.read_bytes(files.relative("cd34", "raw.parquet")) == b"raw bytes"
+    with pytest.raises(RawFileError, match="missing"):
+        files.link_into("cd34", files.relative(key, "nope.parquet"), "x.parquet")
+    files.discard("cd34")
     files.discard(key)
     assert list(files.entries()) == []
     with pytest.raises(RawFileError, match="missing"):
