@@ -34,6 +34,7 @@ def pages_for(role: str | None) -> dict[str, list[st.Page]] | list[st.Page]:
             _page("therapist_patient", "Patient detail", ":material/person_search:", "patient"),
             _page("therapist_prescriptions", "Prescriptions", ":material/edit_note:", "prescriptions"),
             _page("therapist_downloads", "Downloads", ":material/download:", "downloads"),
+            _page("therapist_devices", "Home hubs", ":material/router:", "hubs"),
         ]
     if role == "admin":
         return [_page("admin_accounts", "Accounts", ":material/manage_accounts:", "accounts", default=True)]

@@ -7,10 +7,12 @@ import typer
 from rehab.commands import (
     analyze,
     demo,
+    hub,
     reanalyze,
     record,
     sensors_cmd,
     serve,
+    server,
     simulate,
     specs,
     storage,
@@ -24,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (specs, simulate, analyze, sensors_cmd, record, serve, storage, reanalyze, demo):
+for _module in (specs, simulate, analyze, sensors_cmd, record, serve, storage, reanalyze, demo, server, hub):
     _module.register(app)
 
 

@@ -18,11 +18,9 @@ from store.errors import (
     InvalidValueError,
     NotFoundError,
 )
+from store.files import SessionFiles, open_session_files
 from store.models import (
     UserRow,
-)
-from store.raw_files import (
-    SessionFiles,
 )
 
 #: Staged/unreferenced session directories younger than this are left alone on open (seconds).
@@ -70,12 +68,13 @@ class StoreBase:
         migrate: bool = True,
         password_hasher: PasswordHasher | None = None,
         orphan_grace_s: float = ORPHAN_GRACE_S,
+        files_url: str | None = None,
     ) -> None:
-        self.config: StoreConfig = resolve_config(url, data_dir)
+        self.config: StoreConfig = resolve_config(url, data_dir, files_url)
         self.data_dir = ensure_private_dir(self.config.data_dir)
         self.engine: Engine = db.make_engine(self.config.database_url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.files = SessionFiles(self.data_dir)
+        self.files: SessionFiles = open_session_files(self.config.files_url, self.data_dir)
         self.hasher = password_hasher or auth.DEFAULT_HASHER
         self.orphan_grace_s = orphan_grace_s
         if migrate:

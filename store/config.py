@@ -1,7 +1,9 @@
 """Where the store lives: a data directory (Parquet files, default SQLite database) and a database URL.
 
 Precedence for the URL: explicit argument > ``$REHAB_DATABASE_URL`` > ``database_url`` in
-``<data dir>/config.toml`` > ``sqlite:///<data dir>/rehab.sqlite3``.
+``<data dir>/config.toml`` > ``sqlite:///<data dir>/rehab.sqlite3``. The session files' location
+likewise: argument > ``$REHAB_FILES_URL`` > ``files_url`` in config.toml > ``<data dir>/sessions``
+(``file:///path`` or ``s3://bucket/prefix?endpoint_override=...``, see store/files/).
 The data directory: explicit argument > ``$REHAB_DATA_DIR`` > ``$XDG_DATA_HOME/rehab-tracker`` >
 ``~/.local/share/rehab-tracker``. It is created (and kept) readable by its owner only.
 """
@@ -18,6 +20,7 @@ from store.errors import StoreConfigError
 
 DATA_DIR_ENV = "REHAB_DATA_DIR"
 DATABASE_URL_ENV = "REHAB_DATABASE_URL"
+FILES_URL_ENV = "REHAB_FILES_URL"
 CONFIG_FILE_NAME = "config.toml"
 SQLITE_FILE_NAME = "rehab.sqlite3"
 PRIVATE_DIR_MODE = 0o700
@@ -28,6 +31,7 @@ PRIVATE_FILE_MODE = 0o600
 class StoreConfig:
     data_dir: Path
     database_url: str
+    files_url: str | None = None  # None: <data dir>/sessions
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,7 +64,7 @@ def ensure_private_file(path: Path) -> Path:
     return path
 
 
-def _url_from_config_file(data_dir: Path) -> str | None:
+def _from_config_file(data_dir: Path, key: str) -> str | None:
     path = data_dir / CONFIG_FILE_NAME
     if not path.is_file():
         return None
@@ -69,16 +73,19 @@ def _url_from_config_file(data_dir: Path) -> str | None:
             doc = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise StoreConfigError(f"{path}: not valid TOML ({exc})") from exc
-    url = doc.get("database_url")
-    if url is not None and not isinstance(url, str):
-        raise StoreConfigError(f"{path}: database_url must be a string, got {type(url).__name__}")
-    return url
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise StoreConfigError(f"{path}: {key} must be a string, got {type(value).__name__}")
+    return value
 
 
-def resolve_config(url: str | None = None, data_dir: Path | str | None = None) -> StoreConfig:
-    """Work out the data directory and database URL (see module docstring); creates nothing."""
+def resolve_config(
+    url: str | None = None, data_dir: Path | str | None = None, files_url: str | None = None
+) -> StoreConfig:
+    """Work out the data directory, database URL and files location (see module docstring); creates nothing."""
     ddir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-    chosen = url or os.environ.get(DATABASE_URL_ENV) or _url_from_config_file(ddir)
+    files = files_url or os.environ.get(FILES_URL_ENV) or _from_config_file(ddir, "files_url") or None
+    chosen = url or os.environ.get(DATABASE_URL_ENV) or _from_config_file(ddir, "database_url")
     if not chosen:
         chosen = f"sqlite:///{ddir / SQLITE_FILE_NAME}"
     if not (chosen.startswith("sqlite") or chosen.startswith("postgresql")):
@@ -89,4 +96,4 @@ def resolve_config(url: str | None = None, data_dir: Path | str | None = None) -
     if chosen.startswith("postgresql://") or chosen.startswith("postgres://"):
         # The only PostgreSQL driver we ship is psycopg 3.
         chosen = "postgresql+psycopg://" + chosen.split("://", 1)[1]
-    return StoreConfig(data_dir=ddir, database_url=chosen)
+    return StoreConfig(data_dir=ddir, database_url=chosen, files_url=files)

@@ -9,6 +9,7 @@ from typing import Any
 
 from store.errors import InvalidValueError
 from store.models import (
+    DeviceRow,
     PainReportRow,
     PrescriptionRow,
     ProgressionDecisionRow,
@@ -17,6 +18,7 @@ from store.models import (
     UserRow,
 )
 from store.records import (
+    Device,
     PainReport,
     Prescription,
     ProgressionDecision,
@@ -120,3 +122,7 @@ def rep_from_row(row: RepRow) -> Rep:
         v = getattr(row, name)
         kwargs[name] = nan_if_none(v) if name in REP_FLOATS else v
     return Rep(**kwargs)
+
+
+def device(row: DeviceRow) -> Device:
+    return Device(**{f.name: getattr(row, f.name) for f in fields(Device)})

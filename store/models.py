@@ -237,3 +237,90 @@ class ProgressionDecisionRow(Base):
     suggested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+# --- home hub ↔ clinic (migration 0007) ---------------------------------------------------------
+#: The roster's two-week window over a whole clinic's sessions (recent rows, not a full scan).
+Index("ix_sessions_started_at", SessionRow.started_at)
+
+
+class DeviceRow(Base):
+    """A paired home hub: it uploads for one patient and reads that patient's plan.
+
+    Only the SHA-256 of its token is kept (the token is 256 random bits, shown once at pairing, so a
+    fast hash is enough: nothing to brute-force)."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+class EnrolmentCodeRow(Base):
+    """A one-time code a therapist gives a patient to pair a hub; only its SHA-256 is kept."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"), nullable=True)
+
+
+class ReceivedSessionRow(Base):
+    """Clinic side: a session that arrived from a hub, with the SHA-256 of the bundle it came in."""
+
+    __tablename__ = "received_sessions"
+
+    uid: Mapped[str] = mapped_column(ForeignKey("sessions.uid", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"), nullable=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxRow(Base):
+    """Hub side: how the delivery of one local session to the clinic is going.
+
+    What waits is derived from ``sessions`` (finished sessions without an acknowledged row here),
+    so a session stored by any process is picked up without a hook in the recorder."""
+
+    __tablename__ = "session_outbox"
+
+    uid: Mapped[str] = mapped_column(ForeignKey("sessions.uid", ondelete="CASCADE"), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
+    clinic_session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PlanLinkRow(Base):
+    """Hub side: the local copy of one clinic prescription (the clinic is the authority)."""
+
+    __tablename__ = "plan_links"
+
+    clinic_prescription_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id", ondelete="CASCADE"), unique=True)
+
+
+class RateLimitRow(Base):
+    """Requests counted per key (device, client address) and fixed window, shared by every replica."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds
+    count: Mapped[int] = mapped_column(Integer)

@@ -8,26 +8,23 @@ zstd-compressed. The grid is far below any MEMS sensor's resolution, so quantisa
 lossless; values that already sit on the grid (e.g. read from a raw-session CSV written with at least
 that many decimals) come back bit-for-bit. Gaps and the format version go in the file metadata.
 
-Publishing is atomic: files are written and fsynced in ``sessions/.tmp-<key>/`` and the directory is
-renamed to ``sessions/<key>/`` in one ``os.replace``.
+Where the files live (a directory or object storage) and how a session's folder is published
+atomically is store/files/.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import time
-from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.config import ensure_private_dir
 from store.errors import RawFileError
 from tracker.conventions import SENSOR_NAMES, check_sensor
 from tracker.raw import Gap, RawSession, SensorStream
@@ -37,8 +34,6 @@ ANGLES_FORMAT = "rehab.angles/1"
 METADATA_KEY = b"rehab"
 RAW_FILE_NAME = "raw.parquet"
 ANGLES_FILE_NAME = "angles.parquet"
-SESSIONS_DIR_NAME = "sessions"
-STAGING_PREFIX = ".tmp-"
 ZSTD_LEVEL = 1  # higher levels gain < 0.1 % on IMU noise and cost ~50 % more time
 
 ACC_COLUMNS = ("ax", "ay", "az")
@@ -177,35 +172,45 @@ def table_to_raw(table: pa.Table, path: object = "<table>") -> RawSession:
     return RawSession(thigh=streams["thigh"], pelvis=streams["pelvis"], gaps=gaps)
 
 
-def _write_table(table: pa.Table, path: Path, **options: object) -> None:
-    with open(path, "wb") as f:
-        pq.write_table(table, f, compression="zstd", compression_level=ZSTD_LEVEL, **options)
-        f.flush()
-        os.fsync(f.fileno())
+def _write_table(table: pa.Table, sink: Path | Any, **options: object) -> None:
+    """Write to a path (fsynced) or into an open binary stream (the storage back end syncs it)."""
+    if isinstance(sink, Path):
+        with open(sink, "wb") as f:
+            pq.write_table(table, f, compression="zstd", compression_level=ZSTD_LEVEL, **options)
+            f.flush()
+            os.fsync(f.fileno())
+        return
+    pq.write_table(table, sink, compression="zstd", compression_level=ZSTD_LEVEL, **options)
 
 
-def write_raw(raw: RawSession, path: Path) -> None:
+def _read_table(source: Path | Any, name: object) -> pa.Table:
+    try:
+        return pq.read_table(source)
+    except FileNotFoundError as exc:
+        raise RawFileError(name, "file missing") from exc
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise RawFileError(name, f"unreadable Parquet ({exc})") from exc
+
+
+def write_raw(raw: RawSession, sink: Path | Any) -> None:
+    """``sink``: a path, or a writable binary stream (Python file or pyarrow NativeFile)."""
     table = raw_to_table(raw)
     numeric = [c for c in table.column_names if c != "sensor"]
     _write_table(
         table,
-        path,
+        sink,
         use_dictionary=["sensor"],
         column_encoding=dict.fromkeys(numeric, "DELTA_BINARY_PACKED"),
     )
 
 
-def read_raw(path: Path) -> RawSession:
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError as exc:
-        raise RawFileError(path, "file missing") from exc
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise RawFileError(path, f"unreadable Parquet ({exc})") from exc
-    return table_to_raw(table, path)
+def read_raw(source: Path | Any, name: object = None) -> RawSession:
+    """``source``: a path, a readable stream or a pyarrow buffer; ``name`` names it in errors."""
+    name = source if name is None else name
+    return table_to_raw(_read_table(source, name), name)
 
 
-def write_angles(angles: pd.DataFrame, path: Path) -> None:
+def write_angles(angles: pd.DataFrame, sink: Path | Any) -> None:
     table = pa.Table.from_pandas(angles.reset_index(drop=True), preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[METADATA_KEY] = json.dumps({"format": ANGLES_FORMAT}).encode()
@@ -213,103 +218,13 @@ def write_angles(angles: pd.DataFrame, path: Path) -> None:
     floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
     texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
     # Dictionary encoding of unique floats is pure overhead (3× slower, 50 % larger); split bytes instead.
-    _write_table(table, path, use_dictionary=texts or False, use_byte_stream_split=floats or False)
+    _write_table(table, sink, use_dictionary=texts or False, use_byte_stream_split=floats or False)
 
 
-def read_angles(path: Path) -> pd.DataFrame:
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError as exc:
-        raise RawFileError(path, "file missing") from exc
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise RawFileError(path, f"unreadable Parquet ({exc})") from exc
+def read_angles(source: Path | Any, name: object = None) -> pd.DataFrame:
+    name = source if name is None else name
+    table = _read_table(source, name)
+    meta_raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    if meta_raw is not None and json.loads(meta_raw).get("format") != ANGLES_FORMAT:
+        raise RawFileError(name, f"format {json.loads(meta_raw).get('format')!r}, expected {ANGLES_FORMAT!r}")
     return table.to_pandas().reset_index(drop=True)
-
-
-class SessionFiles:
-    """The ``sessions/`` folder of a data directory: staging, atomic publish, orphan clean-up."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.root = ensure_private_dir(data_dir / SESSIONS_DIR_NAME)
-
-    def staging_dir(self, key: str) -> Path:
-        return self.root / f"{STAGING_PREFIX}{key}"
-
-    def final_dir(self, key: str) -> Path:
-        return self.root / key
-
-    def relative(self, key: str, file_name: str) -> str:
-        """Path stored in the database: relative to the data directory, always with '/'."""
-        return f"{SESSIONS_DIR_NAME}/{key}/{file_name}"
-
-    def absolute(self, relative_path: str) -> Path:
-        return self.data_dir / relative_path
-
-    @staticmethod
-    def key_of(relative_path: str) -> str:
-        parts = relative_path.split("/")
-        if len(parts) != 3 or parts[0] != SESSIONS_DIR_NAME:
-            raise RawFileError(relative_path, "not a sessions/<key>/<file> path")
-        return parts[1]
-
-    def stage(self, key: str) -> Path:
-        path = self.staging_dir(key)
-        path.mkdir(mode=0o700)
-        return path
-
-    def link_into(self, key: str, relative_path: str, file_name: str) -> Path:
-        """Put an already published file into staging directory ``key`` (a hard link: same bytes,
-        no copy; a copy where the file system has no hard links), fsynced like a written file."""
-        source = self.absolute(relative_path)
-        if not source.is_file():
-            raise RawFileError(source, "file missing")
-        target = self.staging_dir(key) / file_name
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
-            fd = os.open(target, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(self.staging_dir(key))
-        return target
-
-    def publish(self, key: str) -> Path:
-        final = self.final_dir(key)
-        os.replace(self.staging_dir(key), final)
-        _fsync_dir(self.root)
-        return final
-
-    def discard(self, key: str) -> None:
-        for path in (self.staging_dir(key), self.final_dir(key)):
-            shutil.rmtree(path, ignore_errors=True)
-
-    def orphans(self, known_keys: Iterable[str], *, older_than_s: float) -> list[Path]:
-        """Staging dirs, and published dirs no database row points at, untouched for ``older_than_s``.
-
-        The age guard protects another process's write in flight (staged but not yet committed)."""
-        known = set(known_keys)
-        cutoff = time.time() - older_than_s
-        found = []
-        for entry in self.root.iterdir():
-            if not entry.is_dir():
-                continue
-            staged = entry.name.startswith(STAGING_PREFIX)
-            if (staged or entry.name not in known) and entry.stat().st_mtime <= cutoff:
-                found.append(entry)
-        return sorted(found)
-
-    def remove(self, paths: Iterable[Path]) -> None:
-        for path in paths:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -175,3 +175,78 @@ def none_if_nan(value: float | None) -> float | None:
         return None
     value = float(value)
     return None if math.isnan(value) or math.isinf(value) else value
+
+
+# --- home hub ↔ clinic -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A paired home hub (clinic side); never carries its token."""
+
+    id: int
+    patient_id: int
+    name: str
+    created_by: int | None
+    created_at: dt.datetime
+    last_seen_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revoked_by: int | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentCode:
+    """A one-time pairing code, as created: ``code`` is shown once and stored only as a hash."""
+
+    id: int
+    patient_id: int
+    code: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDevice:
+    """What redeeming a code gives: the device and its token (shown once, stored only as a hash)."""
+
+    device: Device
+    token: str
+    patient: User
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Clinic side: a session received from a hub."""
+
+    uid: str
+    session_id: int
+    patient_id: int
+    content_sha256: str
+    received_at: dt.datetime
+    created: bool  # False: it was already here (a retry), nothing was stored again
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """Hub side: one finished session waiting to be sent, and how sending it went so far."""
+
+    uid: str
+    session_id: int
+    started_at: dt.datetime
+    attempts: int
+    last_attempt_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    """Hub side: what waits, what was sent, what went wrong last — for `rehab hub status`."""
+
+    waiting: int
+    sent: int
+    last_sent_at: dt.datetime | None
+    last_error: str | None
+    last_error_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None

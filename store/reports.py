@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select, text
+from sqlalchemy.orm import aliased
 
 from store import convert, tables
 from store._base import (
@@ -20,6 +22,9 @@ from store.models import (
     UserRow,
     utcnow,
 )
+
+#: PostgreSQL working memory for the roster's query (its default, 4 MB, spills a clinic's two weeks to disk).
+ROSTER_WORK_MEM = "64MB"
 
 
 class ReportsMixin(StoreBase):
@@ -67,46 +72,83 @@ class ReportsMixin(StoreBase):
         return tables.history_frame(list(rows))
 
     def roster(self, therapist_id: int, *, now: dt.datetime | None = None) -> pd.DataFrame:
-        """One row per patient of ``therapist_id``; see ``tables.ROSTER_COLUMNS`` and docs/store.md."""
+        """One row per patient of ``therapist_id``; see ``tables.ROSTER_COLUMNS`` and docs/store.md.
+
+        Aggregated in the database (one row per patient and drill for the last two weeks, the latest
+        session per patient through the (patient_id, started_at) index), so a 10,000-patient roster
+        over a year of sessions moves tens of thousands of rows, not millions."""
         now = _require_aware("now", now) if now is not None else utcnow()
         week_start = (now - dt.timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-        window_start = min(week_start, now - dt.timedelta(days=14))
+        last7, prev7 = now - dt.timedelta(days=7), now - dt.timedelta(days=14)
+        window_start = min(week_start, prev7)
+        mine = (
+            select(UserRow.id)
+            .where(UserRow.therapist_id == therapist_id, UserRow.role == "patient", UserRow.active.is_(True))
+            .scalar_subquery()
+        )
+        done = (SessionRow.status != "recording", SessionRow.started_at <= now)
+        pain = func.coalesce(PainReportRow.pain_after, PainReportRow.pain_before)
+
+        def in_window(value: Any, start: dt.datetime, end: dt.datetime | None = None) -> Any:
+            cond = SessionRow.started_at >= start if end is None else and_(SessionRow.started_at >= start,
+                                                                            SessionRow.started_at < end)  # fmt: skip
+            return case((cond, value))
+
+        per_drill = (
+            select(
+                SessionRow.patient_id, SessionRow.exercise, SessionRow.side,
+                func.count(in_window(1, week_start)).label("n_week"),
+                func.sum(in_window(SessionRow.rep_count, last7)).label("reps_a"),
+                func.sum(in_window(SessionRow.compensation_count, last7)).label("comp_a"),
+                func.sum(in_window(SessionRow.rep_count, prev7, last7)).label("reps_b"),
+                func.sum(in_window(SessionRow.compensation_count, prev7, last7)).label("comp_b"),
+                func.sum(in_window(pain, last7)).label("pain_a_sum"),
+                func.count(in_window(pain, last7)).label("pain_a_n"),
+                func.sum(in_window(pain, prev7, last7)).label("pain_b_sum"),
+                func.count(in_window(pain, prev7, last7)).label("pain_b_n"),
+                func.sum(in_window(SessionRow.rom_deg, last7)).label("rom_a_sum"),
+                func.count(in_window(SessionRow.rom_deg, last7)).label("rom_a_n"),
+                func.sum(in_window(SessionRow.rom_deg, prev7, last7)).label("rom_b_sum"),
+                func.count(in_window(SessionRow.rom_deg, prev7, last7)).label("rom_b_n"),
+            )
+            .outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id)
+            .where(SessionRow.patient_id.in_(mine), SessionRow.started_at >= window_start, *done)
+            .group_by(SessionRow.patient_id, SessionRow.exercise, SessionRow.side)
+        )  # fmt: skip
+        latest_of = aliased(SessionRow)
+        latest_id = (  # one backward index probe per patient
+            select(latest_of.id)
+            .where(latest_of.patient_id == UserRow.id, latest_of.status != "recording", latest_of.started_at <= now)
+            .order_by(latest_of.started_at.desc(), latest_of.id.desc())
+            .limit(1)
+            .correlate(UserRow)
+            .scalar_subquery()
+        )
+        latest = (
+            select(
+                SessionRow.patient_id, SessionRow.exercise, SessionRow.side, SessionRow.started_at, SessionRow.rom_deg,
+                PainReportRow.pain_before, PainReportRow.pain_after,
+            )
+            .select_from(UserRow)
+            .join(SessionRow, SessionRow.id == latest_id)
+            .outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id)
+            .where(UserRow.therapist_id == therapist_id, UserRow.role == "patient", UserRow.active.is_(True))
+        )  # fmt: skip
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # the two-week hash join fits in memory, no temp files
+                conn.execute(text(f"SET LOCAL work_mem = '{ROSTER_WORK_MEM}'"))
             patients = conn.execute(
                 select(UserRow.id, UserRow.username, UserRow.display_name)
-                .where(UserRow.therapist_id == therapist_id, UserRow.role == "patient", UserRow.active.is_(True))
-                .order_by(UserRow.display_name, UserRow.id)
-            ).all()
-            ids = [p.id for p in patients]
-            if not ids:
+                .where(UserRow.id.in_(mine)).order_by(UserRow.display_name, UserRow.id)
+            ).all()  # fmt: skip
+            if not patients:
                 return pd.DataFrame(columns=tables.ROSTER_COLUMNS)
-            base = select(
-                SessionRow.patient_id, SessionRow.exercise, SessionRow.side, SessionRow.started_at,
-                SessionRow.rep_count, SessionRow.compensation_count, SessionRow.rom_deg,
-                PainReportRow.pain_before, PainReportRow.pain_after,
-            ).outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id).where(
-                SessionRow.patient_id.in_(ids), SessionRow.status != "recording", SessionRow.started_at <= now
-            )  # fmt: skip
-            recent = conn.execute(base.where(SessionRow.started_at >= window_start)).all()
-            ranked = (
-                select(
-                    SessionRow.id,
-                    func.row_number()
-                    .over(partition_by=SessionRow.patient_id, order_by=(SessionRow.started_at.desc(), SessionRow.id.desc()))
-                    .label("rn"),
-                )
-                .where(SessionRow.patient_id.in_(ids), SessionRow.status != "recording", SessionRow.started_at <= now)
-                .subquery()
-            )
-            latest = conn.execute(
-                base.add_columns(SessionRow.id)
-                .join(ranked, ranked.c.id == SessionRow.id)
-                .where(ranked.c.rn == 1)
-            ).all()
+            drills = conn.execute(per_drill).all()
+            latest_rows = conn.execute(latest).all()
             prescriptions = conn.execute(
                 select(
                     PrescriptionRow.patient_id, PrescriptionRow.exercise, PrescriptionRow.side,
                     PrescriptionRow.sessions_per_week, PrescriptionRow.target_rom_deg, PrescriptionRow.id,
-                ).where(PrescriptionRow.patient_id.in_(ids), PrescriptionRow.active.is_(True))
+                ).where(PrescriptionRow.patient_id.in_(mine), PrescriptionRow.active.is_(True))
             ).all()  # fmt: skip
-        return tables.roster_frame(list(patients), list(recent), list(latest), list(prescriptions), now=now, week_start=week_start)
+        return tables.roster_frame(list(patients), list(drills), list(latest_rows), list(prescriptions), now=now)

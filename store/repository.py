@@ -7,7 +7,8 @@ files without a row. Orphans left by a crash are removed on open (after a grace 
 protects other processes' writes in flight).
 
 The Store is a thin facade: each job lives in its own module (accounts, access, prescriptions,
-sessions, pain, progression, reports) as a mixin over one engine (``store._base.StoreBase``).
+sessions, pain, progression, reports; and for home hubs and the clinic server: devices, inbox,
+outbox, plans, ratelimits) as a mixin over one engine (``store._base.StoreBase``).
 """
 
 from __future__ import annotations
@@ -19,20 +20,31 @@ from argon2 import PasswordHasher
 from store._base import ORPHAN_GRACE_S
 from store.access import AccessMixin
 from store.accounts import AccountsMixin
+from store.devices import DevicesMixin
+from store.inbox import InboxMixin
+from store.outbox import OutboxMixin
 from store.pain import PainMixin
+from store.plans import PlansMixin
 from store.prescriptions import PrescriptionsMixin
 from store.progression import ProgressionMixin
+from store.ratelimits import RateLimitsMixin
 from store.reports import ReportsMixin
 from store.sessions import SessionsMixin
 
 
-class Store(AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin):
+class Store(
+    AccountsMixin, AccessMixin, PrescriptionsMixin, InboxMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin,
+    DevicesMixin, OutboxMixin, PlansMixin, RateLimitsMixin,
+):  # fmt: skip
     """Users, prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
 
     ``Store()`` opens the default SQLite file in the data directory; ``Store(url)`` or
-    ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``). The schema is
-    upgraded to the latest migration on open unless ``migrate=False``; session directories left
-    by a crash are removed after ``orphan_grace_s``.
+    ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``); ``files_url`` or
+    ``$REHAB_FILES_URL`` puts the session files in another directory or in S3-compatible object
+    storage (store/files/). The schema is upgraded to the latest migration on open unless
+    ``migrate=False``; session folders left by a crash are removed after ``orphan_grace_s``
+    (``clean_on_open=False`` leaves that to a periodic ``clean_orphans()``, as the clinic server does:
+    it lists every stored session).
     """
 
     def __init__(
@@ -43,10 +55,13 @@ class Store(AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainM
         migrate: bool = True,
         password_hasher: PasswordHasher | None = None,
         orphan_grace_s: float = ORPHAN_GRACE_S,
+        files_url: str | None = None,
+        clean_on_open: bool = True,
     ) -> None:
         super().__init__(url, data_dir=data_dir, migrate=migrate, password_hasher=password_hasher,
-                         orphan_grace_s=orphan_grace_s)
-        self.clean_orphans(older_than_s=orphan_grace_s)
+                         orphan_grace_s=orphan_grace_s, files_url=files_url)
+        if clean_on_open:
+            self.clean_orphans(older_than_s=orphan_grace_s)
 
     def __enter__(self) -> Store:
         return self

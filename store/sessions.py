@@ -7,7 +7,6 @@ import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,6 +25,8 @@ from store.errors import (
     InvalidValueError,
     NotFoundError,
 )
+from store.files import SessionFiles
+from store.files.base import Filler
 from store.models import (
     SESSION_SOURCES,
     PrescriptionRow,
@@ -36,7 +37,6 @@ from store.models import (
 from store.raw_files import (
     ANGLES_FILE_NAME,
     RAW_FILE_NAME,
-    SessionFiles,
     read_angles,
     read_raw,
     write_angles,
@@ -191,23 +191,49 @@ class SessionsMixin(StoreBase):
         status: str,
         ended_at: dt.datetime | None,
     ) -> int:
-        """Stage files → rows → rename into place → commit; on any failure remove the files."""
+        """The analysis's rows and Parquet files, written atomically (see ``_write_with_files``)."""
+
+        def fill(s: OrmSession) -> SessionRow:
+            row = make_row(s)
+            summary = analysis.summary
+            if ended_at is not None:
+                row.ended_at = _require_aware("ended_at", ended_at)
+            elif math.isfinite(summary.duration_s):
+                row.ended_at = row.started_at + dt.timedelta(seconds=summary.duration_s)
+            row.status = status
+            _apply_analysis(row, analysis)
+            return row
+
+        files: dict[str, Filler] = {}
+        if raw is not None:
+            files[RAW_FILE_NAME] = lambda f: write_raw(raw, f)
+        files[ANGLES_FILE_NAME] = lambda f: write_angles(analysis.angles, f)
+        reps = [convert.rep_values(0, r) for r in analysis.reps]
+        return self._write_with_files(fill, files, reps)
+
+    def _write_with_files(
+        self,
+        make_row: Callable[[OrmSession], SessionRow],
+        files: Mapping[str, Filler],
+        reps: list[dict[str, Any]],
+        *,
+        also: Callable[[OrmSession, SessionRow], None] | None = None,
+    ) -> int:
+        """Stage files → rows (+ reps, + ``also``) → publish → commit; on any failure remove the files."""
         key = uuid.uuid4().hex
-        staged = self.files.stage(key)
+        self.files.stage(key)
         try:
-            if raw is not None:
-                write_raw(raw, staged / RAW_FILE_NAME)
-            write_angles(analysis.angles, staged / ANGLES_FILE_NAME)
+            for name, fill in files.items():
+                self.files.write(key, name, fill)
             with self._tx() as s:
                 row = make_row(s)
-                if ended_at is not None:
-                    row.ended_at = _require_aware("ended_at", ended_at)
-                elif math.isfinite(analysis.summary.duration_s):
-                    row.ended_at = row.started_at + dt.timedelta(seconds=analysis.summary.duration_s)
-                row.status = status
-                row.raw_path = self.files.relative(key, RAW_FILE_NAME) if raw is not None else None
-                row.angles_path = self.files.relative(key, ANGLES_FILE_NAME)
-                _apply_analysis(s, row, analysis)
+                row.raw_path = self.files.relative(key, RAW_FILE_NAME) if RAW_FILE_NAME in files else None
+                row.angles_path = self.files.relative(key, ANGLES_FILE_NAME) if ANGLES_FILE_NAME in files else None
+                s.flush()
+                if reps:
+                    s.execute(insert(RepRow), [{**r, "session_id": row.id} for r in reps])
+                if also is not None:
+                    also(s, row)
                 self.files.publish(key)
                 session_id = row.id
         except BaseException:
@@ -226,10 +252,10 @@ class SessionsMixin(StoreBase):
         old analysis and files exactly as they were; the old directory is removed after the commit.
         """
         key = uuid.uuid4().hex
-        staged = self.files.stage(key)
+        self.files.stage(key)
         old_paths: list[str] = []
         try:
-            write_angles(analysis.angles, staged / ANGLES_FILE_NAME)
+            self.files.write(key, ANGLES_FILE_NAME, lambda f: write_angles(analysis.angles, f))
             with self._tx() as s:
                 row = s.get(SessionRow, session_id, with_for_update=True)
                 if row is None:
@@ -246,12 +272,15 @@ class SessionsMixin(StoreBase):
                     row.raw_path = self.files.relative(key, RAW_FILE_NAME)
                 row.angles_path = self.files.relative(key, ANGLES_FILE_NAME)
                 s.execute(delete(RepRow).where(RepRow.session_id == session_id))
-                _apply_analysis(s, row, analysis)
+                _apply_analysis(row, analysis)
+                s.flush()
+                if analysis.reps:
+                    s.execute(insert(RepRow), [convert.rep_values(row.id, r) for r in analysis.reps])
                 self.files.publish(key)
         except BaseException:
             self.files.discard(key)
             raise
-        for old_key in {SessionFiles.key_of(p) for p in old_paths} - {key}:
+        for old_key in {self.files.key_of(p) for p in old_paths} - {key}:
             self.files.discard(old_key)
 
     def find_sessions(self, *, patient_id: int | None = None, analysed_only: bool = True) -> list[SessionRecord]:
@@ -263,6 +292,10 @@ class SessionsMixin(StoreBase):
             stmt = stmt.where(SessionRow.status != "recording")
         with self._read() as s:
             return [convert.session(r) for r in s.scalars(stmt)]
+
+    def _read_file(self, relative_path: str, reader: Callable[[Any, str], Any]) -> Any:
+        with self.files.open(relative_path) as f:
+            return reader(f, f"{self.files.location}/{relative_path}")
 
     @staticmethod
     def _new_uid(s: OrmSession, uid: str | None) -> str:
@@ -336,14 +369,14 @@ class SessionsMixin(StoreBase):
         record = self.get_session(session_id)
         if record.raw_path is None:
             raise NotFoundError("raw samples of session", session_id)
-        return read_raw(self.files.absolute(record.raw_path))
+        return self._read_file(record.raw_path, read_raw)
 
     def load_session(self, session_id: int, *, with_raw: bool = True) -> LoadedSession:
         record = self.get_session(session_id)
         if record.status == "recording":
             raise InvalidValueError(f"session {session_id} is still recording; it has no analysis yet")
         angles = (
-            read_angles(self.files.absolute(record.angles_path))
+            self._read_file(record.angles_path, read_angles)
             if record.angles_path
             else pd.DataFrame(columns=["t", "hip_flexion_deg", "pelvic_tilt_deg", "valid"])
         )
@@ -357,7 +390,7 @@ class SessionsMixin(StoreBase):
             threshold_deg=record.threshold_deg,
             engine_version=record.engine_version,
         )
-        raw = read_raw(self.files.absolute(record.raw_path)) if with_raw and record.raw_path else None
+        raw = self._read_file(record.raw_path, read_raw) if with_raw and record.raw_path else None
         return LoadedSession(record=record, analysis=analysis, raw=raw)
 
     def delete_session(self, session_id: int) -> None:
@@ -371,18 +404,20 @@ class SessionsMixin(StoreBase):
         for key in {SessionFiles.key_of(p) for p in paths}:
             self.files.discard(key)
 
-    def clean_orphans(self, *, older_than_s: float = ORPHAN_GRACE_S) -> list[Path]:
-        """Remove staged or unreferenced session directories older than ``older_than_s``."""
+    def clean_orphans(self, *, older_than_s: float = ORPHAN_GRACE_S) -> list[str]:
+        """Remove staged or unreferenced session folders older than ``older_than_s``; return them
+        as ``sessions/<name>`` (every stored session is listed: on object storage, run it rarely)."""
         with self._read() as s:
             paths = s.execute(select(SessionRow.raw_path, SessionRow.angles_path)).all()
         known = {SessionFiles.key_of(p) for pair in paths for p in pair if p}
         orphans = self.files.orphans(known, older_than_s=older_than_s)
-        self.files.remove(orphans)
-        return orphans
+        self.files.remove(e.name for e in orphans)
+        return [e.location for e in orphans]
 
 
-def _apply_analysis(s: OrmSession, row: SessionRow, analysis: SessionAnalysis) -> None:
-    """Write an analysis into a session row and its reps (the caller's transaction; no reps yet)."""
+def _apply_analysis(row: SessionRow, analysis: SessionAnalysis) -> None:
+    """Write an analysis's calibration, summary and engine version into a session row (the reps
+    are the caller's: new sessions insert them with their files, a re-analysis replaces them)."""
     summary = analysis.summary
     row.calibration = json_safe(asdict(analysis.calibration))
     row.calibration_quality = analysis.calibration.quality
@@ -395,9 +430,6 @@ def _apply_analysis(s: OrmSession, row: SessionRow, analysis: SessionAnalysis) -
         setattr(row, k, int(getattr(summary, k)))
     for k in convert.SUMMARY_FLOATS:
         setattr(row, k, none_if_nan(getattr(summary, k)))
-    s.flush()
-    if analysis.reps:
-        s.execute(insert(RepRow), [convert.rep_values(row.id, r) for r in analysis.reps])
 
 
 def _snapshot_prescription(row: SessionRow, rx: PrescriptionRow | None) -> None:

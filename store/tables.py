@@ -48,24 +48,30 @@ def history_frame(rows: list[Any]) -> pd.DataFrame:
     return df
 
 
+#: Per patient and drill, the last two weeks (``ReportsMixin.roster`` aggregates them in SQL).
+DRILL_AGGREGATES = [
+    "n_week", "reps_a", "comp_a", "reps_b", "comp_b", "pain_a_sum", "pain_a_n", "pain_b_sum", "pain_b_n",
+    "rom_a_sum", "rom_a_n", "rom_b_sum", "rom_b_n",
+]  # fmt: skip
+
+
 def roster_frame(
     patients: list[Any],
-    recent: list[Any],
+    drills: list[Any],
     latest: list[Any],
     prescriptions: list[Any],
     *,
     now: dt.datetime,
-    week_start: dt.datetime,
 ) -> pd.DataFrame:
-    """Vectorised (group-bys, no per-patient loop): a 500-patient roster stays fast."""
+    """The roster from per-drill window aggregates ("_a": the last 7 days, "_b": the 7 before),
+    each patient's latest session and the active prescriptions; vectorised, no per-patient loop."""
     key = ["patient_id", "exercise", "side"]
-    sess_cols = [*key, "started_at", "rep_count", "compensation_count", "rom_deg", "pain_before", "pain_after"]
-    rec = pd.DataFrame.from_records([tuple(r) for r in recent], columns=sess_cols)
-    rec["started_at"] = utc_series(rec["started_at"])
-    for c in ("rom_deg", "pain_before", "pain_after", "rep_count", "compensation_count"):
-        rec[c] = pd.to_numeric(rec[c]).astype("float64")
-    rec["pain"] = rec["pain_after"].fillna(rec["pain_before"])
-    lat = pd.DataFrame.from_records([tuple(r) for r in latest], columns=[*sess_cols, "session_id"])
+    agg = pd.DataFrame.from_records([tuple(r) for r in drills], columns=[*key, *DRILL_AGGREGATES])
+    for c in DRILL_AGGREGATES:
+        agg[c] = pd.to_numeric(agg[c]).astype("float64").fillna(0.0)
+    lat = pd.DataFrame.from_records(
+        [tuple(r) for r in latest], columns=[*key, "started_at", "rom_deg", "pain_before", "pain_after"]
+    )
     lat["started_at"] = utc_series(lat["started_at"])
     for c in ("rom_deg", "pain_before", "pain_after"):
         lat[c] = pd.to_numeric(lat[c]).astype("float64")
@@ -74,39 +80,29 @@ def roster_frame(
     )
     rx["target_rom_deg"] = pd.to_numeric(rx["target_rom_deg"]).astype("float64")
     rx = rx.sort_values("id").drop_duplicates(key, keep="last")  # newest active prescription per drill+side
-    now_ts, week_ts = pd.Timestamp(now), pd.Timestamp(week_start)
-    last7, prev7 = now_ts - pd.Timedelta(days=7), now_ts - pd.Timedelta(days=14)
+    now_ts = pd.Timestamp(now)
 
     out = pd.DataFrame.from_records(
         [(p.id, p.username, p.display_name) for p in patients], columns=["patient_id", "username", "display_name"]
     ).set_index("patient_id", drop=False)
-    week = rec[rec.started_at >= week_ts]
-    out["sessions_this_week"] = week.groupby("patient_id").size().reindex(out.index, fill_value=0)
-    done = week.groupby(key).size().rename("n").reset_index()
-    per_rx = rx.merge(done, on=key, how="left").fillna({"n": 0})
-    per_rx["done"] = per_rx[["n", "sessions_per_week"]].min(axis=1)
+    per_patient = agg.groupby("patient_id")[DRILL_AGGREGATES].sum().reindex(out.index, fill_value=0.0)
+    out["sessions_this_week"] = per_patient["n_week"]
+    per_rx = rx.merge(agg[[*key, "n_week"]], on=key, how="left").fillna({"n_week": 0})
+    per_rx["done"] = per_rx[["n_week", "sessions_per_week"]].min(axis=1)
     out["prescribed_this_week"] = rx.groupby("patient_id").sessions_per_week.sum().reindex(out.index, fill_value=0)
     done_sum = per_rx.groupby("patient_id").done.sum().reindex(out.index, fill_value=0)
     out["adherence_pct"] = (100.0 * done_sum / out["prescribed_this_week"].where(out["prescribed_this_week"] > 0)).astype(
         "float64"
     )
-
-    a = rec[rec.started_at >= last7]
-    b = rec[(rec.started_at >= prev7) & (rec.started_at < last7)]
-
-    def rate(df: pd.DataFrame) -> pd.Series:
-        g = df.groupby("patient_id")[["rep_count", "compensation_count"]].sum()
-        return (g.compensation_count / g.rep_count.where(g.rep_count > 0)).reindex(out.index)
-
-    out["compensation_rate"] = rate(a)
-    out["compensation_rate_prev"] = rate(b)
+    out["compensation_rate"] = per_patient["comp_a"] / per_patient["reps_a"].where(per_patient["reps_a"] > 0)
+    out["compensation_rate_prev"] = per_patient["comp_b"] / per_patient["reps_b"].where(per_patient["reps_b"] > 0)
     out["compensation_trend"] = out["compensation_rate"] - out["compensation_rate_prev"]
-    out["pain_trend"] = a.groupby("patient_id").pain.mean().reindex(out.index) - b.groupby(
-        "patient_id"
-    ).pain.mean().reindex(out.index)
+    pain_a = per_patient["pain_a_sum"] / per_patient["pain_a_n"].where(per_patient["pain_a_n"] > 0)
+    pain_b = per_patient["pain_b_sum"] / per_patient["pain_b_n"].where(per_patient["pain_b_n"] > 0)
+    out["pain_trend"] = pain_a - pain_b
 
     lat = lat.merge(rx[[*key, "target_rom_deg"]], on=key, how="left").set_index("patient_id")
-    lat = lat.reindex(out.index)
+    lat = lat[~lat.index.duplicated()].reindex(out.index)
     out["last_session_at"] = lat["started_at"]
     out["days_since_last_session"] = (now_ts - lat["started_at"]).dt.total_seconds() / 86400.0
     out["latest_exercise"], out["latest_side"] = lat["exercise"], lat["side"]
@@ -115,10 +111,10 @@ def roster_frame(
     out["rom_vs_target_pct"] = 100.0 * lat["rom_deg"] / lat["target_rom_deg"].where(lat["target_rom_deg"] != 0)
     out["latest_pain"] = lat["pain_after"].fillna(lat["pain_before"])
     # ROM trend of the latest drill: mean of the last 7 days minus the 7 days before
-    same = rec.merge(lat.reset_index()[key].dropna(), on=key, how="inner")
-    ra = same[same.started_at >= last7].groupby("patient_id").rom_deg.mean()
-    rb = same[(same.started_at >= prev7) & (same.started_at < last7)].groupby("patient_id").rom_deg.mean()
-    out["rom_trend_deg"] = ra.reindex(out.index) - rb.reindex(out.index)
+    same = agg.merge(lat.reset_index()[key].dropna(), on=key, how="inner").set_index("patient_id").reindex(out.index)
+    out["rom_trend_deg"] = same["rom_a_sum"] / same["rom_a_n"].where(same["rom_a_n"] > 0) - same["rom_b_sum"] / same[
+        "rom_b_n"
+    ].where(same["rom_b_n"] > 0)
 
     df = out.reset_index(drop=True)[ROSTER_COLUMNS]
     for c in ("patient_id", "sessions_this_week", "prescribed_this_week"):

@@ -5,10 +5,16 @@ import streamlit as st
 from dashboard import auth, charts, plan
 from dashboard.state import get_store
 from program import DISCLAIMER
+from service.sync import HubStatus
 
 store = get_store()
 user = auth.require_user(store, "patient")
 st.title(f"Hello, {user.display_name}")
+hub = HubStatus.for_patient(store, user.id)  # on a home hub paired with a clinic: what is waiting to go
+if hub is not None:
+    st.info(hub.headline(), icon=":material/cloud_upload:")
+    if hub.problem():
+        st.warning(hub.problem())
 items = plan.weekly_plan(store, user.id)
 if not items:
     st.header("No exercises prescribed yet.")

@@ -196,8 +196,8 @@ def interrupt(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     (linking the raw file into staging), "reps" (in the middle of the row inserts), "publish"
     (renaming the directory into place) or "commit" (after the rename, before the commit)."""
     from store import convert as convert_module
-    from store import raw_files as raw_files_module
     from store import sessions as sessions_module
+    from store.files import directory as directory_module
 
     def boom(*_a: object, **_k: object) -> None:
         raise Interrupted(where)
@@ -205,18 +205,18 @@ def interrupt(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if where == "angles":
         monkeypatch.setattr(sessions_module, "write_angles", boom)
     elif where == "link":
-        monkeypatch.setattr(raw_files_module.SessionFiles, "link_into", boom)
+        monkeypatch.setattr(directory_module.DirectoryFiles, "link_into", boom)
     elif where == "reps":
         monkeypatch.setattr(convert_module, "rep_values", boom)
     elif where == "publish":
-        monkeypatch.setattr(raw_files_module.os, "replace", boom)
+        monkeypatch.setattr(directory_module.os, "replace", boom)
     elif where == "commit":
-        real_publish = raw_files_module.SessionFiles.publish
+        real_publish = directory_module.DirectoryFiles.publish
 
         def publish_then_die(self: object, key: str) -> None:
             real_publish(self, key)  # type: ignore[arg-type]
             raise Interrupted("commit")
 
-        monkeypatch.setattr(raw_files_module.SessionFiles, "publish", publish_then_die)
+        monkeypatch.setattr(directory_module.DirectoryFiles, "publish", publish_then_die)
     else:
         raise ValueError(f"interrupt: unknown place {where!r}")
