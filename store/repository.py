@@ -24,10 +24,11 @@ from store.prescriptions import PrescriptionsMixin
 from store.progression import ProgressionMixin
 from store.reports import ReportsMixin
 from store.sessions import SessionsMixin
+from store.signin import SignInMixin
 
 
-class Store(AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin):
-    """Users, prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
+class Store(SignInMixin, AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin):
+    """Users (+ sign-in state), prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
 
     ``Store()`` opens the default SQLite file in the data directory; ``Store(url)`` or
     ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``). The schema is
