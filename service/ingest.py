@@ -31,6 +31,7 @@ from service.assignment import (
     SensorRef,
     assign_by_name,
     discover,
+    has_assigned,
     identify_by_motion,
     resolve,
 )
@@ -151,11 +152,14 @@ class IngestService:
         )
 
     async def devices_for(self, side: str) -> dict[str, tuple[BLEDevice, Profile]]:
-        """The two devices to record from: the remembered assignment, else by advertised role."""
-        self.candidates = candidates = await discover(
-            timeout_s=self.scan_timeout_s, scanner_kwargs=self.backend.scanner
-        )
+        """The two devices to record from: the remembered assignment (the scan ends as soon as both
+        advertise), else by advertised role (a full scan: the strongest of each role)."""
         assignment = self.assignments.load()
+        self.candidates = candidates = await discover(
+            timeout_s=self.scan_timeout_s,
+            scanner_kwargs=self.backend.scanner,
+            until=has_assigned(assignment) if assignment is not None else None,
+        )
         if assignment is None:
             assignment = assign_by_name(candidates, side)
             self.assignments.save(assignment)
