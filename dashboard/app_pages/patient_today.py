@@ -4,11 +4,12 @@ import streamlit as st
 
 from dashboard import auth, charts, plan
 from dashboard.state import get_store
+from dashboard.text import plain
 from program import DISCLAIMER
 
 store = get_store()
 user = auth.require_user(store, "patient")
-st.title(f"Hello, {user.display_name}")
+st.title(f"Hello, {plain(user.display_name)}")
 items = plan.weekly_plan(store, user.id)
 if not items:
     st.header("No exercises prescribed yet.")
