@@ -85,7 +85,7 @@ def test_a_start_that_times_out_is_retried_once_with_the_same_request_id(tmp_pat
     seen: list[tuple[str | None, str]] = []
 
     class Slow(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append((self.headers.get("Authorization"), body["request_id"]))
             if len(seen) == 1:
