@@ -46,6 +46,10 @@ class SensorSetupError(IngestError):
         super().__init__(f"{sensor} ({address}): {step} failed: {detail}")
 
 
+class ScanError(IngestError):
+    """The radio could not scan (no adapter, Bluetooth stack down, transport lost)."""
+
+
 class AssignmentError(IngestError):
     """The remembered sensor assignment is missing, inconsistent or unreadable."""
 
@@ -66,3 +70,17 @@ class SetStateError(IngestError):
 
 class SetStartError(IngestError):
     """A set cannot start: unknown patient, store unavailable, sensors missing."""
+
+
+class UnknownPatientError(SetStartError):
+    """The patient id is not an active patient of this store. One message for every reason (no such
+    user, another role, inactive), so the API does not reveal which accounts exist."""
+
+    MESSAGE = "no patient with that id"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class ServiceClosingError(IngestError):
+    """The service is shutting down; the request's work was cancelled."""

@@ -1,14 +1,17 @@
 """CSV exports of one session (raw, angles, reps, summary) and of a patient's whole history.
 
-Column meanings and units: docs/store.md. Text cells a spreadsheet would execute (starting with
-``= + - @``, tab or CR) are prefixed with ``'``; numeric columns are never touched, so −12.5° stays
-the number -12.5. Floats are written with Python's shortest round-trip repr (reading the CSV back
-gives the identical float64); times are ISO 8601 UTC; booleans are ``True``/``False``.
+Column meanings and units: docs/store.md. Text a spreadsheet would execute — any *line* of a text
+cell starting with ``= + - @``, tab or CR — gets a ``'`` in front; numeric columns are never touched,
+so −12.5° stays the number -12.5. Lines end with CRLF (RFC 4180), so every field containing CR, LF,
+a quote or a comma is quoted: a CR inside a name cannot start a new row. Floats are written with
+Python's shortest round-trip repr (reading the CSV back gives the identical float64); times are
+ISO 8601 UTC; booleans are ``True``/``False``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -24,6 +27,10 @@ from tracker.results import Rep, SessionSummary
 
 #: Leading characters that make Excel/LibreOffice/Sheets evaluate a cell (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: The start of the cell and of every line in it, where a formula prefix follows.
+_FORMULA_LINE_START = re.compile(r"(?:^|(?<=[\r\n]))(?=[=+\-@\t\r])")
+#: CSV line ends: with CRLF as the terminator the csv writer quotes every field holding CR or LF.
+LINE_TERMINATOR = "\r\n"
 ANGLES_COLUMNS = ["t", "hip_flexion_deg", "pelvic_tilt_deg", "valid"]
 REP_COLUMNS = [f.name for f in fields(Rep)]
 SUMMARY_FIELDS = [f.name for f in fields(SessionSummary)]
@@ -39,8 +46,9 @@ class ExportedFiles:
 
 
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """Text with ``'`` before a formula prefix at the start of each of its lines; other values as given."""
+    if isinstance(value, str):
+        return _FORMULA_LINE_START.sub("'", value)
     return value
 
 
@@ -68,11 +76,11 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """The export CSV of ``df`` in memory (for ``st.download_button``)."""
-    return _prepare(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return _prepare(df).to_csv(index=False, lineterminator=LINE_TERMINATOR).encode("utf-8")
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    _prepare(df).to_csv(path, index=False, lineterminator="\n")
+    _prepare(df).to_csv(path, index=False, lineterminator=LINE_TERMINATOR)
     return path
 
 

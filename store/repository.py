@@ -30,13 +30,14 @@ from store.progression import ProgressionMixin
 from store.ratelimits import RateLimitsMixin
 from store.reports import ReportsMixin
 from store.sessions import SessionsMixin
+from store.signin import SignInMixin
 
 
 class Store(
-    AccountsMixin, AccessMixin, PrescriptionsMixin, InboxMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin,
-    DevicesMixin, OutboxMixin, PlansMixin, RateLimitsMixin,
+    SignInMixin, AccountsMixin, AccessMixin, PrescriptionsMixin, InboxMixin, SessionsMixin, PainMixin, ProgressionMixin,
+    ReportsMixin, DevicesMixin, OutboxMixin, PlansMixin, RateLimitsMixin,
 ):  # fmt: skip
-    """Users, prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
+    """Users (+ sign-in state), prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
 
     ``Store()`` opens the default SQLite file in the data directory; ``Store(url)`` or
     ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``); ``files_url`` or

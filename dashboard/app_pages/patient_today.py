@@ -4,12 +4,13 @@ import streamlit as st
 
 from dashboard import auth, charts, plan
 from dashboard.state import get_store
+from dashboard.text import plain
 from program import DISCLAIMER
 from service.sync import HubStatus
 
 store = get_store()
 user = auth.require_user(store, "patient")
-st.title(f"Hello, {user.display_name}")
+st.title(f"Hello, {plain(user.display_name)}")
 hub = HubStatus.for_patient(store, user.id)  # on a home hub paired with a clinic: what is waiting to go
 if hub is not None:
     st.info(hub.headline(), icon=":material/cloud_upload:")

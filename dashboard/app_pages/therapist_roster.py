@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import alerts, auth, charts
 from dashboard.state import get_store
+from dashboard.text import plain
 
 store = get_store()
 user = auth.require_user(store, "therapist")
@@ -60,7 +61,7 @@ with alerts_col:
         st.success("No alerts.")
     for a in found.itertuples(index=False):
         with st.container(border=True):
-            st.markdown(f"**{a.display_name}** — {a.alert}: {a.detail}")
+            st.markdown(f"**{plain(a.display_name)}** — {a.alert}: {a.detail}")
             st.page_link(
                 "app_pages/therapist_patient.py", label="Open patient", query_params={"patient": str(a.patient_id)}
             )

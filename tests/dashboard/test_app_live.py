@@ -41,6 +41,7 @@ def test_live_set_from_pick_to_saved_pain(clinic: SeededClinic, service: Service
     assert not at.exception
     method, path, body = next(r for r in reversed(service.requests) if r[0] == "POST")
     assert (method, path) == ("POST", "/sets")
+    assert body.pop("request_id")  # the client's idempotency key (dashboard/live_client.py)
     assert body == {"patient": str(clinic.patient(1)), "exercise": rx.exercise, "side": rx.side, "reps": rx.reps,
                     "threshold_deg": rx.compensation_threshold_deg}  # fmt: skip
     # 2. sensors check: the pelvis sensor is still connecting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from dashboard import launch
 from dashboard.live_client import SERVICE_URL_ENV
@@ -12,7 +13,7 @@ from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
 def test_command_has_the_safe_settings() -> None:
     cmd = launch.command(8765)
     assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert cmd[4].endswith("dashboard/app.py")
+    assert cmd[4].endswith("dashboard/asgi.py")  # the router as an st.App with the sign-in cookie route
     for flag in (
         "--server.port=8765",
         "--server.address=127.0.0.1",
@@ -40,3 +41,14 @@ def test_free_port_is_bindable() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))  # raises if the port were taken
         assert s.getsockname()[1] == port
+
+
+def test_no_dashboard_module_shadows_a_top_level_package() -> None:
+    """`streamlit run` puts dashboard/ first on sys.path: a dashboard/server.py once hid the clinic
+    `server` package from every page that imported it."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    packages = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mypy"]["packages"])
+    modules = {p.stem for p in (root / "dashboard").glob("*.py")} | {p.name for p in (root / "dashboard").iterdir() if p.is_dir()}
+    assert not modules & packages, f"dashboard/ modules named like top-level packages: {sorted(modules & packages)}"
