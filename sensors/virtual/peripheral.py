@@ -154,7 +154,9 @@ class VirtualSensor:
         self._boot_monotonic_s = time.monotonic()
         self._clock_offset_us = config.clock_offset_us
         self._stream_task: asyncio.Task[None] | None = None
-        self._silent_until_s = 0.0
+        # silence is a window of the sensor's own clock (µs): the samples taken in it are never sent,
+        # however late a busy host runs the streaming loop
+        self._silent_us: tuple[int, int] = (0, 0)
         self._pending_malformed: list[str] = []
         self._pending_duplicates = 0
         self._powered = False
@@ -371,7 +373,7 @@ class VirtualSensor:
         mtu = self._mtu()
         data = _protocol.encode(self.profile, self.settings, seq, t0_us, acc, gyr, mtu=mtu)
         now = time.monotonic()
-        if now < self._silent_until_s:
+        if self._silent_us[0] <= t0_us < self._silent_us[1]:
             self.counters.packets_lost_silent += 1
             return
         outgoing: list[tuple[bytes, str]] = []
@@ -407,7 +409,8 @@ class VirtualSensor:
         """Stop sending for DURATION_S while sampling goes on: the sequence numbers skip."""
         if duration_s < 0 or not math.isfinite(duration_s):
             raise ValueError(f"{self.name}: silence duration {duration_s} s must be finite and >= 0")
-        self._silent_until_s = time.monotonic() + duration_s
+        now = time.monotonic()
+        self._silent_us = (self.sensor_clock_us(now), self.sensor_clock_us(now + duration_s))
 
     def send_malformed(self, count: int = 1, kind: str = "truncate") -> None:
         """Corrupt the next COUNT data packets (kind: truncate | bad_header | pad)."""
@@ -437,7 +440,7 @@ class VirtualSensor:
         self._boot_monotonic_s = time.monotonic()
         self._clock_offset_us = 0
         self.settings = _protocol.default_settings(self.profile)
-        self._silent_until_s = 0.0
+        self._silent_us = (0, 0)
         await asyncio.sleep(downtime_s)
         if self._powered:
             await self._advertise()
