@@ -49,10 +49,11 @@ class ReportsMixin(StoreBase):
         """One row per session (oldest first) with summary, prescription snapshot and pain."""
         cols = [
             SessionRow.id.label("session_id"),
-            *(getattr(SessionRow, c) for c in tables.HISTORY_COLUMNS[1:-3]),
+            *(getattr(SessionRow, c) for c in tables.HISTORY_SESSION_COLUMNS),
             PainReportRow.pain_before,
             PainReportRow.pain_after,
             PainReportRow.note.label("pain_note"),
+            PainReportRow.difficulty,
         ]
         stmt = (
             select(*cols)
@@ -78,12 +79,25 @@ class ReportsMixin(StoreBase):
             ids = [p.id for p in patients]
             if not ids:
                 return pd.DataFrame(columns=tables.ROSTER_COLUMNS)
+            # what trends count: finished training sets whose sensors looked right (store/progression.trend_rows)
+            counted = (
+                SessionRow.status != "recording", SessionRow.started_at <= now, SessionRow.sensor_flagged.is_(False),
+                SessionRow.assessment_id.is_(None),
+            )  # fmt: skip
+            flagged = conn.execute(
+                select(SessionRow.patient_id, func.count())
+                .where(
+                    SessionRow.patient_id.in_(ids), SessionRow.sensor_flagged.is_(True),
+                    SessionRow.started_at >= now - dt.timedelta(days=7), SessionRow.started_at <= now,
+                )
+                .group_by(SessionRow.patient_id)
+            ).all()  # fmt: skip
             base = select(
                 SessionRow.patient_id, SessionRow.exercise, SessionRow.side, SessionRow.started_at,
                 SessionRow.rep_count, SessionRow.compensation_count, SessionRow.rom_deg,
                 PainReportRow.pain_before, PainReportRow.pain_after,
             ).outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id).where(
-                SessionRow.patient_id.in_(ids), SessionRow.status != "recording", SessionRow.started_at <= now
+                SessionRow.patient_id.in_(ids), *counted
             )  # fmt: skip
             recent = conn.execute(base.where(SessionRow.started_at >= window_start)).all()
             ranked = (
@@ -93,7 +107,7 @@ class ReportsMixin(StoreBase):
                     .over(partition_by=SessionRow.patient_id, order_by=(SessionRow.started_at.desc(), SessionRow.id.desc()))
                     .label("rn"),
                 )
-                .where(SessionRow.patient_id.in_(ids), SessionRow.status != "recording", SessionRow.started_at <= now)
+                .where(SessionRow.patient_id.in_(ids), *counted)
                 .subquery()
             )
             latest = conn.execute(
@@ -107,4 +121,7 @@ class ReportsMixin(StoreBase):
                     PrescriptionRow.sessions_per_week, PrescriptionRow.target_rom_deg, PrescriptionRow.id,
                 ).where(PrescriptionRow.patient_id.in_(ids), PrescriptionRow.active.is_(True))
             ).all()  # fmt: skip
-        return tables.roster_frame(list(patients), list(recent), list(latest), list(prescriptions), now=now, week_start=week_start)
+        return tables.roster_frame(
+            list(patients), list(recent), list(latest), list(prescriptions), now=now, week_start=week_start,
+            flagged=list(flagged),
+        )  # fmt: skip

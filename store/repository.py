@@ -7,7 +7,7 @@ files without a row. Orphans left by a crash are removed on open (after a grace 
 protects other processes' writes in flight).
 
 The Store is a thin facade: each job lives in its own module (accounts, access, prescriptions,
-sessions, pain, progression, reports) as a mixin over one engine (``store._base.StoreBase``).
+sessions, pain, progression, reports, assessments) as a mixin over one engine (``store._base.StoreBase``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from store._base import ORPHAN_GRACE_S
 from store.access import AccessMixin
 from store.accounts import AccountsMixin
+from store.assessments import AssessmentsMixin
 from store.pain import PainMixin
 from store.prescriptions import PrescriptionsMixin
 from store.progression import ProgressionMixin
@@ -26,7 +27,10 @@ from store.reports import ReportsMixin
 from store.sessions import SessionsMixin
 
 
-class Store(AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin):
+class Store(
+    AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin,
+    AssessmentsMixin,
+):
     """Users, prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
 
     ``Store()`` opens the default SQLite file in the data directory; ``Store(url)`` or

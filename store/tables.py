@@ -13,8 +13,11 @@ from store.convert import SUMMARY_FLOATS, SUMMARY_INTS
 HISTORY_COLUMNS = [
     "session_id", "patient_id", "started_at", "ended_at", "exercise", "side", "status", "source",
     "stage", "target_rom_deg", "prescribed_sets", "prescribed_reps", "threshold_deg",
-    "calibration_quality", *SUMMARY_INTS, *SUMMARY_FLOATS, "pain_before", "pain_after", "pain_note",
+    "calibration_quality", *SUMMARY_INTS, *SUMMARY_FLOATS, "sensor_flagged", "assessment_id",
+    "pain_before", "pain_after", "pain_note", "difficulty",
 ]  # fmt: skip
+#: The history columns that come from the sessions table (the rest from the pain report).
+HISTORY_SESSION_COLUMNS = HISTORY_COLUMNS[1:-4]
 
 #: Columns of ``roster`` (one row per patient of the therapist).
 ROSTER_COLUMNS = [
@@ -22,7 +25,7 @@ ROSTER_COLUMNS = [
     "adherence_pct", "last_session_at", "days_since_last_session", "latest_exercise", "latest_side",
     "latest_rom_deg", "target_rom_deg", "rom_vs_target_pct", "rom_trend_deg",
     "compensation_rate", "compensation_rate_prev", "compensation_trend",
-    "latest_pain", "pain_trend",
+    "latest_pain", "pain_trend", "flagged_sessions",
 ]  # fmt: skip
 
 
@@ -43,6 +46,9 @@ def history_frame(rows: list[Any]) -> pd.DataFrame:
     df["session_id"] = df["session_id"].astype("int64")
     df["patient_id"] = df["patient_id"].astype("int64")
     df["pain_note"] = df["pain_note"].astype(object)
+    df["difficulty"] = df["difficulty"].astype(object)
+    df["sensor_flagged"] = df["sensor_flagged"].fillna(False).astype(bool)
+    df["assessment_id"] = df["assessment_id"].astype("Int64")
     return df
 
 
@@ -54,8 +60,10 @@ def roster_frame(
     *,
     now: dt.datetime,
     week_start: dt.datetime,
+    flagged: list[Any] = (),  # type: ignore[assignment]
 ) -> pd.DataFrame:
-    """Vectorised (group-bys, no per-patient loop): a 500-patient roster stays fast."""
+    """Vectorised (group-bys, no per-patient loop): a 500-patient roster stays fast. ``flagged``:
+    (patient_id, count) of sets marked "check your sensors" in the last 7 days (left out of the rest)."""
     key = ["patient_id", "exercise", "side"]
     sess_cols = [*key, "started_at", "rep_count", "compensation_count", "rom_deg", "pain_before", "pain_after"]
     rec = pd.DataFrame.from_records([tuple(r) for r in recent], columns=sess_cols)
@@ -118,12 +126,15 @@ def roster_frame(
     rb = same[(same.started_at >= prev7) & (same.started_at < last7)].groupby("patient_id").rom_deg.mean()
     out["rom_trend_deg"] = ra.reindex(out.index) - rb.reindex(out.index)
 
+    flagged_counts = pd.Series({int(p): int(n) for p, n in flagged}, dtype="int64")
+    out["flagged_sessions"] = flagged_counts.reindex(out.index, fill_value=0)
+
     df = out.reset_index(drop=True)[ROSTER_COLUMNS]
-    for c in ("patient_id", "sessions_this_week", "prescribed_this_week"):
+    for c in ("patient_id", "sessions_this_week", "prescribed_this_week", "flagged_sessions"):
         df[c] = df[c].astype("int64")
     for c in ROSTER_COLUMNS:
         if c not in ("patient_id", "username", "display_name", "last_session_at", "latest_exercise", "latest_side",
-                     "sessions_this_week", "prescribed_this_week"):  # fmt: skip
+                     "sessions_this_week", "prescribed_this_week", "flagged_sessions"):  # fmt: skip
             df[c] = pd.to_numeric(df[c]).astype("float64")
     df["last_session_at"] = utc_series(df["last_session_at"])
     for c in ("latest_exercise", "latest_side"):
