@@ -3,6 +3,7 @@ stage and the therapist's accept/reject."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -139,6 +140,26 @@ class ProgressionMixin(StoreBase):
                     rx.target_rom_deg = row.to_target_rom_deg
             s.flush()
             return convert.decision(row)
+
+    def propose_progression(
+        self, prescription_id: int, *, rule: ProgressionRule | None = None, suggested_by: int | None = None
+    ) -> ProgressionDecision | None:
+        """Run the program's rule on the prescription's stored history and keep its suggestion, if
+        any, as pending for the therapist (with the per-session evidence). Called after each set."""
+        with self._read() as s:
+            row = s.get(PrescriptionRow, prescription_id)
+            if row is None:
+                raise NotFoundError("prescription", prescription_id)
+            rx = convert.prescription(row)
+        history = self.patient_history(rx.patient_id)  # type: ignore[attr-defined]  # ReportsMixin
+        suggestion = check_progression(history, rx, rule).suggestion
+        if suggestion is None:
+            return None
+        return self.suggest_progression(
+            rx.id, suggestion.to_stage, reason=suggestion.summary, suggested_by=suggested_by, kind=suggestion.kind,
+            to_target_rom_deg=suggestion.to_target_rom_deg if suggestion.kind == "target_rom" else None,
+            evidence=[*({"reason": r} for r in suggestion.reasons), *(asdict(e) for e in suggestion.evidence)],
+        )  # fmt: skip
 
     def pending_progressions(self, therapist_id: int) -> list[ProgressionDecision]:
         """Suggestions awaiting this therapist, over all their active patients (oldest first)."""
