@@ -315,9 +315,16 @@ def roster_overview_chart(table: pd.DataFrame, *, height: int = 380) -> Layered:
     df = table[["patient", "rom_vs_target_pct", "compensation_pct", "alerts", "adherence_pct"]].copy()
     df["status"] = np.where(df["alerts"].astype("int64") > 0, "needs attention", "on track")
     df = df.dropna(subset=["rom_vs_target_pct", "compensation_pct"])
+    # every point is named on hover; the ones needing attention are also labelled (the first 12)
+    labelled = df[df["status"] == "needs attention"].nlargest(12, "compensation_pct")
+    labels = (
+        alt.Chart(labelled)
+        .mark_text(align="left", dx=7, dy=-7, fontSize=12)
+        .encode(x="rom_vs_target_pct:Q", y="compensation_pct:Q", text="patient:N")
+    )
     points = (
         alt.Chart(df)
-        .mark_circle(size=90, opacity=0.8)
+        .mark_circle(size=110, opacity=0.8)
         .encode(
             x=alt.X("rom_vs_target_pct:Q", title="Latest ROM (% of target)", scale=alt.Scale(zero=False, nice=True)),
             y=alt.Y("compensation_pct:Q", title="Compensated reps (%)"),
@@ -326,9 +333,13 @@ def roster_overview_chart(table: pd.DataFrame, *, height: int = 380) -> Layered:
                 title="",
                 scale=alt.Scale(domain=["on track", "needs attention"], range=[TARGET_COLOR, COMPENSATED_COLOR]),
             ),
-            tooltip=["patient:N", alt.Tooltip("rom_vs_target_pct:Q", format=".0f"), alt.Tooltip("compensation_pct:Q", format=".0f"),
-                     alt.Tooltip("adherence_pct:Q", format=".0f"), "alerts:Q"],
+            tooltip=[alt.Tooltip("patient:N", title="Patient"),
+                     alt.Tooltip("rom_vs_target_pct:Q", format=".0f", title="ROM (% of target)"),
+                     alt.Tooltip("compensation_pct:Q", format=".0f", title="Compensated reps (%)"),
+                     alt.Tooltip("adherence_pct:Q", format=".0f", title="Adherence (%)"),
+                     alt.Tooltip("alerts:Q", title="Alerts")],  # fmt: skip
         )
     )
     target = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color=TARGET_COLOR, strokeDash=[6, 4]).encode(x="x:Q")
-    return alt.layer(points, target).properties(height=height, title="Patients: ROM vs target and compensation")
+    # the points layer last: on top, so the hover reaches them
+    return alt.layer(target, labels, points).properties(height=height, title="Patients: ROM vs target and compensation")

@@ -99,8 +99,11 @@ class LiveClient:
         side: str,
         target_reps: int | None,
         threshold_deg: float | None = None,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"patient": str(patient_id), "exercise": exercise, "side": side, "reps": target_reps}
+        if request_id is not None:
+            body["request_id"] = request_id
         if threshold_deg is not None:
             body["threshold_deg"] = float(threshold_deg)
         return self._call("POST", "/sets", body)

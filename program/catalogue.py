@@ -141,8 +141,7 @@ _KNEE_RAISE = Drill(
     right_for_you_if=("Everyone. (The article: 'This one is right for you. That's not a typo.')",),
     instructions=(
         "Stand tall. Hold a chair or the wall lightly for balance.",
-        "Put the foot of your exercise leg on a low box or step.",
-        "Slowly lift your knee up toward your chest.",
+        "Slowly lift the knee of your exercise leg up toward your chest.",
         "Keep your back tall. Do not let your lower back round.",
         "Pause at the top.",
         "Lower your foot slowly back down.",

@@ -137,7 +137,7 @@ def sample_clinic(
                     display_name=f"Patient {n}",
                     therapist=f"therapist{t}",
                     drills=(
-                        DrillPlan("knee_raise", "left", 1, 6, 80.0, "box", 62.0, 90.0, 0.45, 0.15),
+                        DrillPlan("knee_raise", "left", 1, 6, 80.0, "box", 62.0, 90.0, 0.45, 0.15, felt_end="too_easy"),
                         DrillPlan("hip_extension", "left", 1, 6, 20.0, None, -12.0, -24.0, 0.45, 0.15),
                     ),
                     pain_start=4,

@@ -95,7 +95,7 @@ class ReportsMixin(StoreBase):
             base = select(
                 SessionRow.patient_id, SessionRow.exercise, SessionRow.side, SessionRow.started_at,
                 SessionRow.rep_count, SessionRow.compensation_count, SessionRow.rom_deg,
-                PainReportRow.pain_before, PainReportRow.pain_after,
+                PainReportRow.pain_before, PainReportRow.pain_after, SessionRow.stage,
             ).outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id).where(
                 SessionRow.patient_id.in_(ids), *counted
             )  # fmt: skip

@@ -25,7 +25,7 @@ ROSTER_COLUMNS = [
     "adherence_pct", "last_session_at", "days_since_last_session", "latest_exercise", "latest_side",
     "latest_rom_deg", "target_rom_deg", "rom_vs_target_pct", "rom_trend_deg",
     "compensation_rate", "compensation_rate_prev", "compensation_trend",
-    "latest_pain", "pain_trend", "flagged_sessions",
+    "latest_pain", "pain_trend", "flagged_sessions", "latest_stage",
 ]  # fmt: skip
 
 
@@ -65,7 +65,7 @@ def roster_frame(
     """Vectorised (group-bys, no per-patient loop): a 500-patient roster stays fast. ``flagged``:
     (patient_id, count) of sets marked "check your sensors" in the last 7 days (left out of the rest)."""
     key = ["patient_id", "exercise", "side"]
-    sess_cols = [*key, "started_at", "rep_count", "compensation_count", "rom_deg", "pain_before", "pain_after"]
+    sess_cols = [*key, "started_at", "rep_count", "compensation_count", "rom_deg", "pain_before", "pain_after", "stage"]
     rec = pd.DataFrame.from_records([tuple(r) for r in recent], columns=sess_cols)
     rec["started_at"] = utc_series(rec["started_at"])
     for c in ("rom_deg", "pain_before", "pain_after", "rep_count", "compensation_count"):
@@ -115,7 +115,7 @@ def roster_frame(
     lat = lat.reindex(out.index)
     out["last_session_at"] = lat["started_at"]
     out["days_since_last_session"] = (now_ts - lat["started_at"]).dt.total_seconds() / 86400.0
-    out["latest_exercise"], out["latest_side"] = lat["exercise"], lat["side"]
+    out["latest_exercise"], out["latest_side"], out["latest_stage"] = lat["exercise"], lat["side"], lat["stage"]
     out["latest_rom_deg"] = lat["rom_deg"]
     out["target_rom_deg"] = lat["target_rom_deg"]
     out["rom_vs_target_pct"] = 100.0 * lat["rom_deg"] / lat["target_rom_deg"].where(lat["target_rom_deg"] != 0)
@@ -134,9 +134,9 @@ def roster_frame(
         df[c] = df[c].astype("int64")
     for c in ROSTER_COLUMNS:
         if c not in ("patient_id", "username", "display_name", "last_session_at", "latest_exercise", "latest_side",
-                     "sessions_this_week", "prescribed_this_week", "flagged_sessions"):  # fmt: skip
+                     "sessions_this_week", "prescribed_this_week", "flagged_sessions", "latest_stage"):  # fmt: skip
             df[c] = pd.to_numeric(df[c]).astype("float64")
     df["last_session_at"] = utc_series(df["last_session_at"])
-    for c in ("latest_exercise", "latest_side"):
+    for c in ("latest_exercise", "latest_side", "latest_stage"):
         df[c] = df[c].astype(object)
     return df

@@ -1,5 +1,6 @@
-"""Patient: my progress — range of motion per drill against the target, reps vs prescribed, pain;
-and any one of my sessions in detail (``?session=ID`` is checked like any other input)."""
+"""Patient: my progress — how far I move against the target, reps done against prescribed, pain, in
+the sets that count; any one of my finished sessions in plain words (the engineering detail is in an
+expander for the therapist). ``?session=ID`` is checked like any other input."""
 
 import streamlit as st
 
@@ -16,4 +17,4 @@ if not history.empty:
     st.header("One session")
     sid = components.session_picker(store, user, pid)
     if sid is not None:
-        components.session_drilldown(store, user, sid)
+        components.session_drilldown(store, user, sid, for_patient=True)

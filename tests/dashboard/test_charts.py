@@ -137,9 +137,12 @@ def test_roster_overview_colours_patients_with_alerts() -> None:
          "alerts": [0, 2], "adherence_pct": [100.0, 20.0]}
     )  # fmt: skip
     spec = charts.roster_overview_chart(table).to_dict()
-    points = spec["layer"][0]
+    points = spec["layer"][-1]  # on top, so the hover reaches the points
     assert points["mark"]["type"] == "circle"
     assert {(r["patient"], r["status"]) for r in _layer_data(spec, points)} == {("A", "on track"), ("B", "needs attention")}
+    assert points["encoding"]["tooltip"][0] == {"field": "patient", "type": "nominal", "title": "Patient"}
+    labels = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "text")
+    assert [r["patient"] for r in _layer_data(spec, labels)] == ["B"]  # the one needing attention is named on the chart
 
 
 def test_missing_column_is_named() -> None:
