@@ -26,10 +26,11 @@ def get_store() -> Store:
 
 
 @st.cache_resource(show_spinner=False)
-def _live_client(url: str) -> LiveClient:
-    return LiveClient(url)
+def _live_client(url: str, data_dir: str | None) -> LiveClient:
+    return LiveClient(url, data_dir=data_dir)
 
 
 def get_live_client() -> LiveClient:
-    """The ingestion service's client (``$REHAB_INGEST_URL``, else `rehab serve`'s default URL)."""
-    return _live_client(os.environ.get(SERVICE_URL_ENV) or DEFAULT_SERVICE_URL)
+    """The ingestion service's client (``$REHAB_INGEST_URL``, else `rehab serve`'s default URL); it
+    reads the service's secret from the data directory."""
+    return _live_client(os.environ.get(SERVICE_URL_ENV) or DEFAULT_SERVICE_URL, os.environ.get(DATA_DIR_ENV) or None)

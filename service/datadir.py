@@ -5,24 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from store.config import default_data_dir, ensure_private_dir
+
 ENV_VAR = "REHAB_DATA_DIR"
 
 
 def data_dir(override: Path | str | None = None) -> Path:
-    """The data directory, created readable by its owner only."""
-    if override is not None:
-        path = Path(override)
-    else:
-        from store.config import (
-            default_data_dir,  # one data directory for store and recordings
-        )
-
-        path = default_data_dir()
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    """The data directory, created readable by its owner only (a shared one is refused)."""
+    return ensure_private_dir(Path(override) if override is not None else default_data_dir())
 
 
 def recordings_dir(override: Path | str | None = None) -> Path:
-    path = data_dir(override) / "recordings"
-    path.mkdir(exist_ok=True, mode=0o700)
-    return path
+    return ensure_private_dir(data_dir(override) / "recordings")

@@ -66,3 +66,17 @@ class SetStateError(IngestError):
 
 class SetStartError(IngestError):
     """A set cannot start: unknown patient, store unavailable, sensors missing."""
+
+
+class UnknownPatientError(SetStartError):
+    """The patient id is not an active patient of this store. One message for every reason (no such
+    user, another role, inactive), so the API does not reveal which accounts exist."""
+
+    MESSAGE = "no patient with that id"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class ServiceClosingError(IngestError):
+    """The service is shutting down; the request's work was cancelled."""

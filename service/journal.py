@@ -11,8 +11,9 @@ Layout of one recording (``<data dir>/recordings/<uid>/``):
 - ``events.jsonl`` — one JSON object per line: link up/down, gap markers, reboots, battery, end.
 - ``manifest.json`` — patient, exercise, side, started_at, status (``recording`` → ``ended`` →
   ``finished``; ``recovered`` after a crash; ``failed`` if analysis/store failed), replaced atomically.
-- ``lock`` — held (flock) by the recording process; a dead process releases it, which is how an
-  unfinished recording is told from a running one.
+- ``lock`` — held (flock) by the recording process until its set is analysed and stored, and by a
+  process recovering the set; a dead process releases it, which is how an unfinished recording is
+  told from a running one (and why two processes never recover the same set at once).
 
 Why CSV and not a binary log: it *is* the project's exchange format, so a recording left by a
 killed process opens in `rehab analyze`, pandas or a spreadsheet with no tool of ours; at 2 × 100 Hz
@@ -23,6 +24,7 @@ damage an append-only file can suffer; the reader drops it and reports how many 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import fcntl
 import io
@@ -31,6 +33,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,8 +254,9 @@ class JournalWriter:
             self.closed = True
         self._lock_fh.close()
 
-    def close(self, status: str | None = None, **fields: Any) -> None:
-        """Flush, close the files, record the final status and release the lock."""
+    def close(self, status: str | None = None, *, keep_lock: bool = False, **fields: Any) -> None:
+        """Flush, close the files, record the final status and release the lock — or, with
+        ``keep_lock``, keep holding it (the analysis runs under it) until `release_lock`."""
         if self.closed:
             return
         self.flush()
@@ -263,8 +267,13 @@ class JournalWriter:
         if status is not None:
             fields.setdefault("ended_at", datetime.now(UTC).isoformat())
             self.set_status(status, **fields)
-        fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-        self._lock_fh.close()
+        if not keep_lock:
+            self.release_lock()
+
+    def release_lock(self) -> None:
+        if not self._lock_fh.closed:
+            fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
+            self._lock_fh.close()
 
 
 @dataclass(slots=True)
@@ -379,6 +388,22 @@ def read_journal(directory: Path) -> JournalContents:
                     continue
                 raise JournalError(ev_path, f"bad event: {exc}", line=lineno) from exc
     return JournalContents(directory, manifest, df, events, dropped)
+
+
+@contextlib.contextmanager
+def locked(directory: Path) -> Iterator[bool]:
+    """Hold the recording's lock for the block; yields False (and holds nothing) when another live
+    process has it — a recorder still writing, or another process recovering the same set."""
+    with open(directory / "lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def is_locked(directory: Path) -> bool:

@@ -1,5 +1,11 @@
-"""One set, end to end: connect both sensors, stream into the journal and the live view, stop on
-target reps / duration / request, then analyse offline and store.
+"""One set, end to end: find and connect both sensors, stream into the journal and the live view,
+stop on target reps / duration / request / a calibration that never comes, then analyse offline
+and store.
+
+Phases (``SetRecorder.state``, served as ``set.state`` by GET /state): ``connecting`` (finding the
+sensors, connecting, until both stream) → ``calibrating`` (the live path waits for the quiet stand
+and the first movement) → ``recording`` → ``finishing`` (links stopped, journal closed, analysis and
+store) → ``done`` or ``failed`` (``reason`` says why). A stop request works in every phase.
 
 The radio side (`SensorLink` per sensor) and the processing side (`IngestPipeline`) meet only at
 one ``asyncio.Queue``; a flusher task makes the journal durable every `FLUSH_INTERVAL_S` even when
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +51,14 @@ logger = logging.getLogger(__name__)
 REP_TAIL_S = 1.5
 #: How often the end conditions are checked, seconds.
 END_POLL_S = 0.05
+#: Both sensors stream but the live path has not calibrated this long: the set ends as failed.
+CALIBRATION_TIMEOUT_S = 45.0
+
+STATES = ("connecting", "calibrating", "recording", "finishing", "done", "failed")
+
+DeviceMap = dict[str, tuple[BLEDevice, Profile]]
+#: Finds the set's two devices (scan + assignment) once the set has started (service.ingest).
+FindDevices = Callable[[], Awaitable[DeviceMap]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +87,16 @@ class SetRequest:
 
 
 class SetRecorder:
-    """Records one set from two connected sensors; `run()` returns the `SetResult`."""
+    """Records one set from two sensors; `run()` returns the `SetResult`.
+
+    ``devices``: the two devices, or a coroutine function that finds them — then the set exists
+    (uid, state ``connecting``) before any radio work, and a stop cancels the search.
+    """
 
     def __init__(
         self,
         request: SetRequest,
-        devices: dict[str, tuple[BLEDevice, Profile]],
+        devices: DeviceMap | FindDevices,
         *,
         root: Path,
         client_kwargs: dict[str, Any] | None = None,
@@ -86,11 +105,13 @@ class SetRecorder:
         source: str = "ble",
         live: bool = True,
     ) -> None:
-        missing = [s for s in SENSOR_NAMES if s not in devices]
-        if missing:
-            raise IngestError(f"set for patient {request.patient_id}: no device for {', '.join(missing)}")
         self.request = request
-        self.devices = devices
+        self._find: FindDevices | None = None
+        self.devices: DeviceMap = {}
+        if callable(devices):
+            self._find = devices
+        else:
+            self._use_devices(devices)
         self.root = root
         self.client_kwargs = client_kwargs or {}
         self.store = store
@@ -102,6 +123,7 @@ class SetRecorder:
         self.error: str | None = None
         self._stop = asyncio.Event()
         self._target_reached_at: float | None = None
+        self._streaming_since: float | None = None
         self.manifest = Manifest.new(
             request.patient_id,
             request.exercise,
@@ -110,9 +132,7 @@ class SetRecorder:
             duration_s=request.duration_s,
             threshold_deg=request.threshold_deg,
             source=source,
-            sensors={
-                role: {"address": d.address, "name": d.name, "profile": p.name} for role, (d, p) in devices.items()
-            },
+            sensors=self._sensor_info(),
         )
         self.uid = self.manifest.uid
         self.queue: asyncio.Queue[QueueItem] = asyncio.Queue()
@@ -128,6 +148,24 @@ class SetRecorder:
         self.links: dict[str, SensorLink] = {}
         self.started_monotonic_s = self.manifest.host_clock_origin_s
 
+    def _use_devices(self, devices: DeviceMap) -> None:
+        missing = [s for s in SENSOR_NAMES if s not in devices]
+        if missing:
+            raise IngestError(f"set for patient {self.request.patient_id}: no device for {', '.join(missing)}")
+        self.devices = devices
+
+    def _sensor_info(self) -> dict[str, dict[str, Any]]:
+        return {role: {"address": d.address, "name": d.name, "profile": p.name} for role, (d, p) in self.devices.items()}
+
+    @property
+    def reason(self) -> str | None:
+        """Why the set ended (or is ending): the error if any, else the stop reason."""
+        return self.error or self.stop_reason
+
+    def _fail(self, reason: str) -> None:
+        self.error = self.error or reason
+        self.state = "failed"
+
     # --- control ----------------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> None:
         if self.stop_reason is None:
@@ -140,7 +178,7 @@ class SetRecorder:
 
     # --- run --------------------------------------------------------------------------------
     async def _begin_in_store(self) -> None:
-        """Register the set in the store as 'recording' (fails fast for an unknown patient)."""
+        """Register the set in the store as 'recording', under the recording's uid."""
         begin = getattr(self.store, "begin_session", None)
         if begin is None:
             return
@@ -157,19 +195,55 @@ class SetRecorder:
                 source=STORE_SOURCE.get(m.source, "recorded"),
                 sensors={**m.sensors, "backend": m.source, "recording": m.uid},
                 threshold_deg=m.threshold_deg,
+                uid=m.uid,
             )
         except Exception as exc:
             raise SetStartError(f"set for patient {m.patient_id}: the store refused it: {exc}") from exc
 
     async def prepare(self) -> None:
-        """Register the set in the store and open its journal; errors surface before any radio work."""
+        """Register the set in the store and open its journal (needs the devices)."""
         if self.journal is not None:
             return
         await self._begin_in_store()
         self.journal = JournalWriter.create(self.root, self.manifest)
 
+    async def _until_stopped(self, work: Awaitable[DeviceMap]) -> DeviceMap | None:
+        """``work``'s result, or None (work cancelled) if a stop comes first."""
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        return task.result() if task.done() and not task.cancelled() else None
+
+    def _ended_before_start(self) -> SetResult:
+        reason = f"{self.stop_reason or 'stopped'} before the sensors were connected; nothing was recorded"
+        self._fail(reason)
+        self.result = SetResult(uid=self.uid, directory=None, status="failed", samples={}, gaps=0, error=reason)
+        return self.result
+
     async def run(self) -> SetResult:
-        await self.prepare()
+        try:
+            if not self.devices and self._find is not None:
+                found = await self._until_stopped(self._find())
+                if found is None:
+                    return self._ended_before_start()
+                self._use_devices(found)
+                self.manifest.sensors = self._sensor_info()
+            if self._stop.is_set():
+                return self._ended_before_start()
+            await self.prepare()
+        except asyncio.CancelledError:
+            self._fail("the service shut down before the set started")
+            raise
+        except Exception as exc:
+            self._fail(str(exc))
+            raise
         assert self.journal is not None
         self.pipeline = IngestPipeline(
             {role: p for role, (_, p) in self.devices.items()},
@@ -202,15 +276,23 @@ class SetRecorder:
             while not self.queue.empty():
                 self.pipeline.handle(self.queue.get_nowait())
             self.journal.event("end", reason=self.stop_reason, error=self.error, t_s=self.elapsed_s)
-            self.journal.close(STATUS_ENDED, ended_at=datetime.now(UTC).isoformat(), note=self.stop_reason)
-        self.state = "analysing"
-        result = await asyncio.to_thread(
-            analyse_recording, self.journal.directory, store=self.store, final_status=STATUS_FINISHED
-        )
+            # the lock stays held through the analysis: no other process recovers this set meanwhile
+            self.journal.close(
+                STATUS_ENDED, ended_at=datetime.now(UTC).isoformat(), note=self.stop_reason, keep_lock=True
+            )
+        try:
+            result = await asyncio.to_thread(
+                analyse_recording, self.journal.directory, store=self.store, final_status=STATUS_FINISHED
+            )
+        finally:
+            self.journal.release_lock()
         if self.error and result.error is None:
             result.error = self.error
         self.result = result
-        self.state = "done" if result.status == STATUS_FINISHED else "failed"
+        if result.status == STATUS_FINISHED:
+            self.state = "done"
+        else:
+            self._fail(result.error or "the set could not be analysed")
         return result
 
     async def _consume(self) -> None:
@@ -222,7 +304,8 @@ class SetRecorder:
             if self.state == "connecting" and self.pipeline.version and all(
                 s.counters.samples for s in self.pipeline.sensors.values()
             ):
-                self.state = "recording"
+                self._streaming_since = time.monotonic()
+                self.state = "calibrating" if self.live_view is not None else "recording"
 
     async def _flush_loop(self) -> None:
         """Every FLUSH_INTERVAL_S: rows to the OS (survives a kill), then fsync off the loop."""
@@ -243,6 +326,8 @@ class SetRecorder:
             if req.duration_s is not None and self.elapsed_s >= req.duration_s:
                 self.stop("duration reached")
                 return
+            if self.state == "calibrating" and self._calibration_ended():
+                return
             if req.target_reps is not None and self.live_view is not None:
                 if self._target_reached_at is None and self.live_view.rep_count >= req.target_reps:
                     self._target_reached_at = time.monotonic()
@@ -252,6 +337,27 @@ class SetRecorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), END_POLL_S)
 
+    def _calibration_ended(self) -> bool:
+        """Move to 'recording' once the live path calibrated; stop the set if it cannot."""
+        assert self.live_view is not None
+        tracker = self.live_view.tracker
+        if tracker.calibration_state == "ready":
+            self.state = "recording"
+            return False
+        if tracker.calibration_state == "error":
+            self.error = f"calibration failed: {tracker.error}"
+            self.stop("calibration failed")
+            return True
+        waited = time.monotonic() - (self._streaming_since or time.monotonic())
+        if waited > CALIBRATION_TIMEOUT_S:
+            self.error = (
+                f"calibration failed: no quiet stand followed by movement within {CALIBRATION_TIMEOUT_S:.0f} s "
+                "(stand still for 3 s at the start, then begin the first repetition)"
+            )
+            self.stop("calibration timed out")
+            return True
+        return False
+
     # --- state for the API / panel ----------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         req = self.request
@@ -259,8 +365,10 @@ class SetRecorder:
         quality = self.pipeline.link_quality() if self.pipeline is not None else {}
         for role in SENSOR_NAMES:
             link = self.links.get(role)
-            d, p = self.devices[role]
-            entry: dict[str, Any] = {"address": d.address, "name": d.name, "profile": p.name}
+            entry: dict[str, Any] = {"connected": False}
+            if role in self.devices:
+                d, p = self.devices[role]
+                entry.update(address=d.address, name=d.name, profile=p.name)
             entry.update(quality.get(role, {}))
             if link is not None:
                 st = link.status
@@ -286,6 +394,7 @@ class SetRecorder:
                 "elapsed_s": round(self.elapsed_s, 3),
                 "stop_reason": self.stop_reason,
                 "error": self.error,
+                "reason": self.reason,
             },
             "live": self.live_view.snapshot() if self.live_view is not None else None,
             "sensors": sensors,

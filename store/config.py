@@ -3,7 +3,8 @@
 Precedence for the URL: explicit argument > ``$REHAB_DATABASE_URL`` > ``database_url`` in
 ``<data dir>/config.toml`` > ``sqlite:///<data dir>/rehab.sqlite3``.
 The data directory: explicit argument > ``$REHAB_DATA_DIR`` > ``$XDG_DATA_HOME/rehab-tracker`` >
-``~/.local/share/rehab-tracker``. It is created (and kept) readable by its owner only.
+``~/.local/share/rehab-tracker``. It is created readable by its owner only; an existing directory
+that others can read or write (e.g. ``/tmp``) is refused, never chmod-ed.
 """
 
 from __future__ import annotations
@@ -44,10 +45,40 @@ def default_data_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make it owner-only (0700), whatever the umask."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    """Create ``path`` (and parents) owner-only (0700), whatever the umask.
+
+    A directory that already exists is used only if it is already private to this user: a shared
+    one (``/tmp``, mode 1777) or someone else's is refused with a clear error, never chmod-ed —
+    the project does not change a directory it did not create.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=False, mode=PRIVATE_DIR_MODE)
+    except FileExistsError:
+        return check_private_dir(path)
     if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
-        os.chmod(path, PRIVATE_DIR_MODE)
+        os.chmod(path, PRIVATE_DIR_MODE)  # we just created it: the umask may have taken bits away
+    return path
+
+
+def check_private_dir(path: Path) -> Path:
+    """``path`` if it is a directory owned by this user that nobody else can read or write."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise StoreConfigError(f"data directory {path}: {exc.strerror}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise StoreConfigError(f"data directory {path} exists and is not a directory")
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid != os.geteuid():
+        raise StoreConfigError(
+            f"data directory {path} belongs to another user (uid {st.st_uid}); health data needs a "
+            f"directory of your own: set {DATA_DIR_ENV} (or --data-dir) to a new path"
+        )
+    if mode & 0o077:
+        raise StoreConfigError(
+            f"data directory {path} is shared (mode {mode:04o}); health data needs a private directory: "
+            f"set {DATA_DIR_ENV} (or --data-dir) to a new path, or `chmod 700 {path}` if it is yours alone"
+        )
     return path
 
 

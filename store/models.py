@@ -288,3 +288,33 @@ class PatientProgramRow(Base):
     mobility_after_weeks: Mapped[int] = mapped_column(Integer)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SignInThrottleRow(Base):
+    """Failed sign-ins per account and per client address, so every dashboard process sees them.
+
+    ``key`` is the SHA-256 hex digest of ``account:<username>`` or ``address:<ip>``: a username box
+    sometimes receives a password, which must not be stored in clear.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column()
+    locked_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: only SHA-256 digests of its cookie token and of the one-time handoff code."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    handoff_expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()

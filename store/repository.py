@@ -25,13 +25,15 @@ from store.prescriptions import PrescriptionsMixin
 from store.progression import ProgressionMixin
 from store.reports import ReportsMixin
 from store.sessions import SessionsMixin
+from store.signin import SignInMixin
 
 
 class Store(
-    AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainMixin, ProgressionMixin, ReportsMixin,
-    AssessmentsMixin,
+    SignInMixin, AccountsMixin, AccessMixin, PrescriptionsMixin, SessionsMixin, PainMixin, ProgressionMixin,
+    ReportsMixin, AssessmentsMixin,
 ):
-    """Users, prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
+    """Users (+ sign-in state), prescriptions, sessions (+ Parquet files), pain reports, progression
+    decisions and assessments.
 
     ``Store()`` opens the default SQLite file in the data directory; ``Store(url)`` or
     ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``). The schema is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from service.assignment import AssignmentStore
 from service.datadir import data_dir as resolve_data_dir
 from service.datadir import recordings_dir
 from service.ingest import IngestService
+from service.recorder import SetRequest
 
 
 def assignment_file(data_dir: Path | None, transport: str | None) -> Path:
@@ -28,6 +29,7 @@ async def opened_service(
     store_enabled: bool,
     console: Console,
     assignment_path: Path | None = None,
+    before_set: Callable[[SetRequest], Awaitable[None]] | None = None,
 ) -> AsyncIterator[IngestService]:
     """Open the store, recover any recording a crash left unfinished, yield the service; close both."""
     store = None
@@ -40,6 +42,7 @@ async def opened_service(
         data_root=recordings_dir(data_dir),
         store=store,
         assignments=AssignmentStore(assignment_path or assignment_file(data_dir, transport)),
+        before_set=before_set,
     )
     try:
         for r in await service.recover():

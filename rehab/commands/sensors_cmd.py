@@ -22,12 +22,65 @@ console = Console()
 SIMULATED_SENSORS_COMMAND: tuple[str, ...] = (sys.executable, "-m", "rehab", "sensors", "virtual", "--json")
 
 
-def simulated_sensors(*, exercise: str, side: str, reps: int, seed: int = 0, ready_timeout_s: float = 60.0) -> Any:
-    """Virtual thigh + pelvis sensors playing a simulated set, in a child process (not started)."""
+#: The virtual patient stands still this long when a set starts (the live path needs >= 2 s of
+#: quiet stand on both sensors, and the second sensor may start streaming ~1 s after the first).
+PATIENT_STAND_S = 4.0
+#: After the drill the virtual patient stands still (the sensors then hold the last sample).
+PATIENT_REST_S = 3.0
+
+
+def simulated_sensors(
+    *, exercise: str, side: str, reps: int, seed: int = 0, ready_timeout_s: float = 60.0, follow_sets: bool = False
+) -> Any:
+    """Virtual thigh + pelvis sensors playing a simulated set, in a child process (not started).
+    ``follow_sets``: they take `perform` commands (`perform_command`): a patient who does each set."""
     from sensors.virtual.process import VirtualSensorProcess
 
     args = ["--exercise", exercise, "--side", side, "--reps", str(reps), "--seed", str(seed)]
+    if follow_sets:
+        args.append("--commands")
     return VirtualSensorProcess(args, command=SIMULATED_SENSORS_COMMAND, ready_timeout_s=ready_timeout_s)
+
+
+def perform_command(*, exercise: str, side: str, reps: int, seed: int, pace: float = 1.0) -> dict[str, Any]:
+    """The command that makes `simulated_sensors(follow_sets=True)`'s patient do one set: stand still
+    PATIENT_STAND_S, the drill on that side, then rest — from the next time the sensors are started."""
+    return {"cmd": "perform", "exercise": exercise, "side": side, "reps": int(reps), "seed": int(seed), "pace": pace}
+
+
+def patient_session(exercise: str, side: str, reps: int, seed: int, pace: float = 1.0) -> Any:
+    """The RawSession a virtual patient streams for one set (``pace`` < 1: quicker moves and rests)."""
+    from simulation import SimulationConfig, simulate
+    from simulation.config import DEFAULT_TEMPO_S
+
+    if not 0.2 <= pace <= 2.0:
+        raise ValueError(f"pace {pace} must be in 0.2..2 (1 = a patient's usual tempo)")
+    up, down = DEFAULT_TEMPO_S[exercise]
+    base = SimulationConfig()
+    cfg = SimulationConfig(
+        exercise=exercise, side=side, reps=reps, seed=seed, stand_s=PATIENT_STAND_S, end_stand_s=PATIENT_REST_S,  # type: ignore[arg-type]
+        up_s=up * pace, down_s=down * pace, hold_s=base.hold_s * pace,
+        rest_between_reps_s=base.rest_between_reps_s * pace,
+    )  # fmt: skip
+    return simulate(cfg).raw
+
+
+async def _perform(command: dict[str, Any], hub: Any) -> dict[str, Any]:
+    """`perform`: simulate the set's drill (off the radio's loop) and have the body do it next."""
+    import asyncio
+
+    from sensors.virtual import MotionSource
+    from tracker.conventions import check_exercise, check_side
+
+    if command.get("cmd") != "perform":
+        raise ValueError(f"unknown command {command.get('cmd')!r}; expected 'perform'")
+    exercise, side = check_exercise(str(command["exercise"])), check_side(str(command["side"]))
+    reps, seed, pace = int(command["reps"]), int(command.get("seed", 0)), float(command.get("pace", 1.0))
+    if not 1 <= reps <= 200:
+        raise ValueError(f"reps {reps} must be 1..200")
+    raw = await asyncio.to_thread(patient_session, exercise, side, reps, seed, pace)
+    hub.restart_motion({role: MotionSource.from_session(raw, role, loop=False) for role in ("thigh", "pelvis")})
+    return {"event": "performing", "exercise": exercise, "side": side, "reps": reps}
 
 
 def _virtual(
@@ -45,6 +98,7 @@ def _virtual(
     duration: float | None,
     extra_sensors: int,
     as_json: bool,
+    commands: bool = False,
 ) -> None:
     from sensors.profiles import PROFILES
     from sensors.virtual.runner import RunOptions, run_virtual_sensors
@@ -99,7 +153,7 @@ def _virtual(
                 console.print(f"{s['name']}: {s['packets_sent']} packets, {s['samples_sent']} samples sent")
 
     try:
-        asyncio.run(run_virtual_sensors(opts, emit=emit))
+        asyncio.run(run_virtual_sensors(opts, emit=emit, on_command=_perform if commands else None))
     except BrokenPipeError:  # our stdout reader went away (e.g. `| head`): nothing to report to
         raise typer.Exit(0) from None
     except OSError as exc:
@@ -172,10 +226,14 @@ def register(app: typer.Typer) -> None:
         duration: float | None = typer.Option(None, help="Stop after this many seconds."),
         extra_sensors: int = typer.Option(0, help="Additional sensors (load tests)."),
         as_json: bool = typer.Option(False, "--json", help="Print ready/stopped events as JSON lines."),
+        commands: bool = typer.Option(
+            False, "--commands", help="Read JSON commands on stdin: {\"cmd\": \"perform\", \"exercise\", \"side\", \"reps\"} "
+            "makes the patient do that set next (stand, drill, rest)."
+        ),
     ) -> None:
         """Run thigh + pelvis virtual sensors; a recorder attaches with tcp-client:HOST:PORT."""
         _virtual(exercise, reps, side, seed, csv, profile, host, port, device_id, battery, drift_ppm, duration,
-                 extra_sensors, as_json)
+                 extra_sensors, as_json, commands)
 
     @sensors_app.command("scan")
     def scan(

@@ -342,6 +342,7 @@ class VirtualSensor:
         start_mono_s = time.monotonic()
         # The first stream started on this body starts the drill: its sample 0 is motion time 0.
         motion0_s = start_mono_s - self.body_clock.start(start_mono_s)
+        generation = self.body_clock.generation
         k = 0
         try:
             while self.streaming:
@@ -350,6 +351,9 @@ class VirtualSensor:
                 delay = due_s - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if self.body_clock.generation != generation:  # the body restarted its motion
+                    generation = self.body_clock.generation
+                    motion0_s = start_mono_s - self.body_clock.start(start_mono_s + k * real_period_s)
                 t_motion_s = motion0_s + (k + np.arange(n)) * real_period_s
                 acc, gyr = self.source.sample(t_motion_s)
                 t0_us = self.sensor_clock_us(start_mono_s + k * real_period_s)

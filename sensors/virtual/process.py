@@ -18,6 +18,8 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
@@ -62,6 +64,8 @@ class VirtualSensorProcess:
         self.popen: subprocess.Popen[bytes] | None = None
         self.ready: dict[str, Any] = {}
         self.stopped: dict[str, Any] = {}
+        self._command_lock = threading.Lock()
+        self._stderr: Any = None
 
     @property
     def transport(self) -> str:
@@ -127,8 +131,11 @@ class VirtualSensorProcess:
     # -- blocking ------------------------------------------------------------------------------
     def start_blocking(self) -> str:
         """Start and wait for the ready line; returns the transport spec."""
+        # stderr to a file, not a pipe: nobody reads it while the sensors run, and a full pipe would
+        # block the child (bumble logs)
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the child's stderr for its lifetime, closed by stop_blocking()
         self.popen = proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )  # fmt: skip
         assert proc.stdout is not None
@@ -143,8 +150,9 @@ class VirtualSensorProcess:
                     raise TimeoutError(self._not_ready(f"not ready within {self.ready_timeout_s:.0f} s"))
                 line = proc.stdout.readline()
                 if not line:
-                    err = proc.stderr.read() if proc.stderr else b""
                     proc.wait()
+                    self._stderr.seek(0)
+                    err = self._stderr.read()
                     raise RuntimeError(self._not_ready(
                         f"exited with code {proc.returncode}: {err.decode(errors='replace')[-2000:]}"
                     ))  # fmt: skip
@@ -154,6 +162,36 @@ class VirtualSensorProcess:
                     return self.transport
         finally:
             sel.close()
+
+    def command_blocking(self, command: dict[str, Any], *, answer: str, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Send one JSON command to a child started with ``start_blocking`` (its runner must take
+        commands) and wait for the JSON line whose ``event`` is ANSWER (an ``error`` event raises)."""
+        proc = self.popen
+        if proc is None or proc.poll() is not None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError(self._not_ready("are not running"))
+        with self._command_lock:
+            proc.stdin.write(json.dumps(command).encode() + b"\n")
+            proc.stdin.flush()
+            sel = selectors.DefaultSelector()
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            deadline = time.monotonic() + timeout_s
+            try:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not sel.select(remaining):
+                        raise TimeoutError(self._not_ready(f"did not answer {command.get('cmd')!r} within {timeout_s:.0f} s"))
+                    line = proc.stdout.readline()
+                    if not line:
+                        raise RuntimeError(self._not_ready("exited while answering a command"))
+                    event = _event(line)
+                    if event is None:
+                        continue
+                    if event.get("event") == "error":
+                        raise RuntimeError(self._not_ready(f"refused {command.get('cmd')!r}: {event.get('error')}"))
+                    if event.get("event") == answer:
+                        return event
+            finally:
+                sel.close()
 
     def stop_blocking(self, timeout_s: float = 15.0) -> None:
         """SIGTERM the sensors' process (ours, by pid) and reap it."""
@@ -168,3 +206,6 @@ class VirtualSensorProcess:
             proc.kill()
             out, _ = proc.communicate()
         self._read_stopped(out or b"")
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None

@@ -7,6 +7,8 @@ concern). Entry points: ``python -m sensors.virtual`` and ``rehab sensors virtua
 
 The process prints one JSON line ``{"event": "ready", "transport": ..., "sensors": [...]}`` on
 stdout when it is reachable, and ``{"event": "stopped", ...}`` with per-sensor counters at exit.
+Given a command handler (``rehab sensors virtual --commands``), it reads JSON commands on stdin, one
+per line, and prints the handler's answer as one JSON line each (e.g. "perform this drill next").
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import dataclasses
 import json
 import os
 import signal
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +106,33 @@ def _counters(sensor: VirtualSensor) -> dict[str, Any]:
     return {"name": sensor.name, **dataclasses.asdict(sensor.counters)}
 
 
+CommandHandler = Callable[[dict[str, Any], VirtualSensorHub], Awaitable[dict[str, Any]]]
+
+
+async def _serve_commands(hub: VirtualSensorHub, handler: CommandHandler, emit: Callable[[dict[str, Any]], None]) -> None:
+    """One JSON command per stdin line → the handler → one JSON answer; EOF ends the reading only."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=64 * 1024)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        try:
+            command = json.loads(line)
+            if not isinstance(command, dict):
+                raise ValueError("a command is a JSON object")
+            emit(await handler(command, hub))
+        except (ValueError, KeyError, TypeError) as exc:
+            emit({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
+
+
 async def run_virtual_sensors(
-    opts: RunOptions, *, emit: Callable[[dict[str, Any]], None], stop: asyncio.Event | None = None
+    opts: RunOptions,
+    *,
+    emit: Callable[[dict[str, Any]], None],
+    stop: asyncio.Event | None = None,
+    on_command: CommandHandler | None = None,
 ) -> None:
-    """Run until STOP is set, SIGINT/SIGTERM, or ``duration_s``; EMIT gets the ready/stopped events."""
+    """Run until STOP is set, SIGINT/SIGTERM, or ``duration_s``; EMIT gets the ready/stopped events
+    (and the answers to stdin commands when ON_COMMAND is given)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,11 +149,16 @@ async def run_virtual_sensors(
                 "sensors": [_sensor_info(s) for s in hub.sensors.values()],
             }
         )
+        commands = asyncio.create_task(_serve_commands(hub, on_command, emit)) if on_command is not None else None
         if opts.duration_s is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), opts.duration_s)
         else:
             await stop.wait()
+        if commands is not None:
+            commands.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await commands
         if opts.sent_log is not None:
             write_sent_log(hub, opts.sent_log)
         emit({"event": "stopped", "sensors": [_counters(s) for s in hub.sensors.values()]})

@@ -16,6 +16,8 @@ from tracker.raw import RawSession, SensorStream
 class BodyClock:
     """Motion time of one patient's body, shared by every sensor of a hub.
 
+    `restart()` begins the motion again at the next start (the patient follows a new set).
+
     The body keeps moving whatever the radio does: motion time is host monotonic time since
     the body clock started, through link drops, silences, reboots and rate changes. It starts
     at the first start command any sensor of the hub receives (the drill begins when the
@@ -23,10 +25,11 @@ class BodyClock:
     explicit `start()`. Each sensor's own µs clock (offset, drift, reset at reboot) is separate.
     """
 
-    __slots__ = ("origin_monotonic_s",)
+    __slots__ = ("generation", "origin_monotonic_s")
 
     def __init__(self, origin_monotonic_s: float | None = None) -> None:
         self.origin_monotonic_s = origin_monotonic_s
+        self.generation = 0
 
     @property
     def started(self) -> bool:
@@ -38,6 +41,12 @@ class BodyClock:
         if self.origin_monotonic_s is None:
             self.origin_monotonic_s = time.monotonic() if monotonic_s is None else monotonic_s
         return self.origin_monotonic_s
+
+    def restart(self) -> None:
+        """The body begins its motion again from time 0 at the next start (a new set): streams
+        running now re-anchor at their next packet (they watch ``generation``)."""
+        self.origin_monotonic_s = None
+        self.generation += 1
 
     def motion_time_s(self, monotonic_s: float | None = None) -> float:
         """Seconds of motion at host monotonic MONOTONIC_S (default: now)."""

@@ -25,6 +25,8 @@ def test_start_state_stop_round_trip() -> None:
         assert started == {"uid": "set-1", "state": "connecting"}
         method, path, body = svc.requests[-1]
         assert (method, path) == ("POST", "/sets")
+        request_id = body.pop("request_id")
+        assert len(request_id) >= 16  # made up per start: a retry of this start carries the same one
         assert body == {"patient": "7", "exercise": "knee_raise", "side": "left", "reps": 8, "threshold_deg": 12.0}
         state = LiveState.from_json(client.state())
         assert state.phase == "connecting" and state.patient_id == "7" and state.uid == "set-1"

@@ -17,10 +17,14 @@ from service.ingest import IngestService
 
 from .conftest import start_pair
 
+SECRET = "ab" * 32  # a test secret; production reads <data dir>/ingest-secret
+AUTH = {"Authorization": f"Bearer {SECRET}"}
+
 
 def _http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **AUTH} if method == "POST" else dict(AUTH)
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -29,7 +33,7 @@ def _http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
 
 
 def _get_text(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=AUTH), timeout=10) as resp:
         assert resp.headers["Content-Type"].startswith("text/csv")
         return resp.read().decode()
 
@@ -40,7 +44,7 @@ async def call(method: str, url: str, body: dict | None = None) -> tuple[int, di
 
 def test_api_refuses_non_loopback_host():
     with pytest.raises(ValueError, match="loopback"):
-        ApiServer(IngestService.__new__(IngestService), host="0.0.0.0")
+        ApiServer(IngestService.__new__(IngestService), host="0.0.0.0", secret=SECRET)
 
 
 async def test_start_poll_stop_over_http(tmp_path):
@@ -54,7 +58,7 @@ async def test_start_poll_stop_over_http(tmp_path):
         scan_timeout_s=0.3,
         live=False,
     )
-    api = ApiServer(service)
+    api = ApiServer(service, secret=SECRET)
     await api.start()
     try:
         status, health = await call("GET", api.url + "/health")
@@ -63,11 +67,14 @@ async def test_start_poll_stop_over_http(tmp_path):
         assert status == 400 and "side" in err["error"]
         status, err = await call("POST", api.url + "/sets", {"patient": "1", "exercise": "yoga", "side": "left"})
         assert status == 400 and "yoga" in err["error"]
-        status, started = await call(
-            "POST", api.url + "/sets", {"patient": "1", "exercise": "knee_raise", "side": "right", "reps": 10}
-        )
-        assert status == 201, started
+        body = {"patient": "1", "exercise": "knee_raise", "side": "right", "reps": 10, "request_id": "click-1"}
+        t0 = time.monotonic()
+        status, started = await call("POST", api.url + "/sets", body)
+        assert status == 202 and started["state"] == "connecting", started
+        assert time.monotonic() - t0 < 1.0  # the scan (0.3 s here, 3 s by default) and connect run in the set
         uid = started["uid"]
+        status, retry = await call("POST", api.url + "/sets", body)  # the same request again: the same set
+        assert status == 200 and retry["uid"] == uid and retry["retry"]
         status, again = await call("POST", api.url + "/sets", {"patient": "1", "exercise": "knee_raise", "side": "right"})
         assert status == 409 and uid in again["error"]
         # poll at 5 Hz like the dashboard; samples grow, link quality and battery are there

@@ -9,7 +9,7 @@ assessments, progression steps with their evidence, and the therapist's N weeks 
 - patient_programs: ``mobility_after_weeks`` per patient.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005 (the task's "0003"; chained after harden's 0005 once merged into this branch)
 Create Date: 2026-12-06
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
