@@ -87,8 +87,8 @@ def roster_alerts(roster: pd.DataFrame, rules: AlertRules | None = None, *, toda
 
 
 #: The roster's columns that fit a 1400 px screen with the sidebar open (the rest behind a toggle).
-COMPACT_COLUMNS = ("patient", "alerts", "adherence_pct", "this_week", "latest", "rom_text", "compensation_pct",
-                   "latest_pain", "last_session", "pending")  # fmt: skip
+COMPACT_COLUMNS = ("patient", "alerts", "adherence_pct", "latest", "rom_text", "compensation_pct", "latest_pain",
+                   "last_session")  # fmt: skip
 
 
 def roster_table(

@@ -52,22 +52,61 @@ def session_label(rec: SessionRecord) -> str:
 
 
 # ---------------------------------------------------------------------------------- history
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached_history(_store: Store, store_key: str, patient_id: int, version: tuple[object, ...]) -> pd.DataFrame:
+    return _store.patient_history(patient_id)
+
+
+def _store_key(store: Store) -> str:
+    return f"{store.config.database_url}|{store.data_dir}"
+
+
+def patient_history(store: Store, patient_id: int) -> pd.DataFrame:
+    """``Store.patient_history``, cached per store and patient until the history changes
+    (``Store.history_version``); the caller has checked access. The frame carries its cache key
+    (``attrs["version"]``) so the charts drawn from it are cached alike."""
+    version = (_store_key(store), patient_id, *store.history_version(patient_id))
+    history = _cached_history(store, _store_key(store), patient_id, version).copy()
+    history.attrs["version"] = version
+    return history
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _specs(key: tuple[object, ...], _build: Callable[[], list[Any]]) -> list[dict[str, Any]]:
+    """Vega-Lite specs of charts, built once per ``key`` (turning a frame into a spec costs
+    50–150 ms a chart; the specs only change when the key does)."""
+    return [chart.to_dict() for chart in _build()]
+
+
+def draw(specs: list[dict[str, Any]]) -> None:
+    for spec in specs:
+        st.vega_lite_chart(spec, width="stretch")
+
+
 def history_charts(history: pd.DataFrame, *, with_compensation: bool = True) -> None:
     """Trends over the sets that count (store.progression.trend_rows: finished training sets whose
     sensors looked right); a note says how many sets were left out and why."""
     left_out = int(history["sensor_flagged"].sum()) if "sensor_flagged" in history else 0
+    version = history.attrs.get("version")
     history = trend_rows(history)
     if left_out:
         st.caption(f"{left_out} set(s) marked 'check your sensors' are not in these charts.")
     if history.empty:
         st.info("No sessions yet.")
         return
-    st.altair_chart(charts.rom_trend_chart(history), width="stretch")
-    st.altair_chart(charts.reps_vs_prescribed_chart(history), width="stretch")
+
+    def build() -> list[Any]:
+        built = [charts.rom_trend_chart(history), charts.reps_vs_prescribed_chart(history), charts.pain_chart(history)]
+        return [*built, charts.compensation_trend_chart(history)] if with_compensation else built
+
+    specs = _specs(("history", version, with_compensation), build) if version is not None else [c.to_dict() for c in build()]
+    draw(specs[:2])
     cols = st.columns(2 if with_compensation else 1)
-    cols[0].altair_chart(charts.pain_chart(history), width="stretch")
+    with cols[0]:
+        draw(specs[2:3])
     if with_compensation:
-        cols[1].altair_chart(charts.compensation_trend_chart(history), width="stretch")
+        with cols[1]:
+            draw(specs[3:4])
 
 
 def session_table(history: pd.DataFrame) -> None:
@@ -218,8 +257,8 @@ def calibration_table(calibration: dict[str, Any]) -> pd.DataFrame:
 def session_drilldown(store: Store, user: User, session_id: Any, *, for_patient: bool = False) -> None:
     """One session: the headline numbers, the hip angle with every rep (compensated reps shaded), the
     pelvic tilt, the rep table and the calibration. A patient reads plain words and the hip curve;
-    the engineering fields (tilt curve, per-rep table, calibration, per-sensor misplacement) sit in
-    an expander for the therapist."""
+    the engineering fields (tilt curve, per-rep table, calibration, per-sensor misplacement) are
+    behind a toggle for the therapist (not drawn until asked for)."""
     sid = auth.require_session(store, user, session_id)
     rec = store.get_session(sid)
     if rec.status == "recording":
@@ -252,15 +291,20 @@ def session_drilldown(store: Store, user: User, session_id: Any, *, for_patient:
     if a.angles.empty:
         st.warning("This session has no angle curves stored.")
     else:
-        hip, tilt = charts.session_curve_panels(
-            a.angles, a.reps, threshold_deg=a.threshold_deg,
-            target_rom_deg=charts.signed_target_deg(rec.exercise, rec.target_rom_deg),
+        # a finished session's curves never change: its specs are cached by its uid
+        hip, tilt = _specs(
+            ("curves", _store_key(store), rec.uid, rec.target_rom_deg),
+            lambda: list(charts.session_curve_panels(
+                a.angles, a.reps, threshold_deg=a.threshold_deg,
+                target_rom_deg=charts.signed_target_deg(rec.exercise, rec.target_rom_deg),
+            )),
         )  # fmt: skip
-        st.altair_chart(hip, width="stretch")
-    details = st.expander("Details for your therapist", expanded=False) if for_patient else st.container()
-    with details:
+        draw([hip])
+    if for_patient and not st.toggle("Show the details for your therapist", key=f"details_{sid}"):
+        return  # drawn only when asked for: the patient's page stays light
+    with st.container():
         if tilt is not None:
-            st.altair_chart(tilt, width="stretch")
+            draw([tilt])
         reps = charts.reps_frame(a.reps)
         if len(reps):
             reps = reps.assign(rep=reps["index"], set=reps["set_index"] + 1)  # both numbered from 1

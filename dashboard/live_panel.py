@@ -257,7 +257,7 @@ class LiveSet:
                 remaining = state.calibration_remaining_s
                 if remaining is None and state.elapsed_s is not None:
                     remaining = max(0.0, STAND_STILL_S - state.elapsed_s)
-                st.markdown(f"# {math.ceil(remaining or 0)}")
+                st.title(f"{math.ceil(remaining or 0)}", anchor=False)
                 st.caption("Stand tall and still, feet hip-width apart, arms relaxed.")
                 return
             if state.phase == "analysing":
@@ -269,21 +269,21 @@ class LiveSet:
 
     def _numbers(self, plan: SetPlan, state: LiveState, extras: LiveExtras, sign: float, tilt_word: str) -> None:
         if extras.compensating_now:
-            st.error(f"Lower back {tilt_word} — lift only as high as it stays still.", icon=":material/warning:")
+            st.warning(f"Lower back {tilt_word} — lift only as high as it stays still.", icon=":material/warning:")
         angle = None if state.hip_flexion_deg is None else sign * state.hip_flexion_deg
         c = st.columns(2)
         with c[0]:
             st.caption(f"{wording.angle_name(plan.exercise)} · target {wording.deg(plan.target_rom_deg)}")
-            st.markdown(f"# {wording.deg(angle)}")
+            st.title(wording.deg(angle), anchor=False)
         with c[1]:
             st.caption("Reps")
-            st.markdown(f"# {state.rep_count} of {state.target_reps or plan.reps or '—'}")
+            st.title(f"{state.rep_count} of {state.target_reps or plan.reps or '—'}", anchor=False)
         if plan.target_rom_deg and angle is not None:
             st.progress(max(0.0, min(1.0, angle / plan.target_rom_deg)))
         where = DRILLS[plan.exercise].hold_where
         if plan.hold_s and extras.hold_s is not None and extras.lifting:
             left = max(0.0, plan.hold_s - extras.hold_s)
-            st.markdown(f"### Hold {where}… {math.ceil(left)}" if left > 0 else "### Good hold. Now lower slowly.")
+            st.header(f"Hold {where}… {math.ceil(left)}" if left > 0 else "Good hold. Now lower slowly.", anchor=False)
         else:
             note = wording.hold_note(extras.last_rep_hold_s, plan.hold_s, where)
             if note and state.rep_count:

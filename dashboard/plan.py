@@ -76,10 +76,14 @@ def _item(rx: Prescription, done: int, stage_since: dt.datetime | None = None) -
     )
 
 
-def weekly_plan(store: Store, patient_id: int, *, now: dt.datetime | None = None) -> list[PlanItem]:
+def weekly_plan(
+    store: Store, patient_id: int, *, now: dt.datetime | None = None, history: pd.DataFrame | None = None
+) -> list[PlanItem]:
+    """The patient's active prescriptions with this week's count; ``history``: the patient's
+    ``Store.patient_history`` when the caller has it (cached) already."""
     now = now or dt.datetime.now(dt.UTC)
     start = pd.Timestamp(week_start(now))
-    history = store.patient_history(patient_id)
+    history = store.patient_history(patient_id) if history is None else history
     training = (history["status"] != "recording") & history["assessment_id"].isna()  # check-up sets are not training
     week = history[(history["started_at"] >= start) & training]
     accepted = {

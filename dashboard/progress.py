@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
+
 from program import DRILLS, ProgressionSuggestion, ScreeningAnswers, ScreeningResult, ScreeningRules
 from program.assessment import MobilityCheck, MobilityOrder
 from store import AccessDeniedError, Assessment, InvalidValueError, Prescription, ProgressionDecision, Store, User
@@ -94,14 +96,16 @@ class ProgramView:
     screening: ScreeningResult | None
 
 
-def mobility_check(store: Store, patient_id: int, *, today: dt.date | None = None) -> ProgramView:
+def mobility_check(
+    store: Store, patient_id: int, *, today: dt.date | None = None, history: pd.DataFrame | None = None
+) -> ProgramView:
     """The article's order for this patient: N weeks (the therapist's) of strengthening, then the
     assessment's mobility drills if problems persist."""
     done = [a for a in store.list_assessments(patient_id) if a.result is not None]
     latest = done[0] if done else None
     screening = ScreeningResult.from_dict(latest.result) if latest and latest.result else None
     prescribed = {rx.exercise for rx in store.list_prescriptions(patient_id)}
-    history = trend_rows(store.patient_history(patient_id))
+    history = trend_rows(store.patient_history(patient_id) if history is None else history)
     check = MobilityOrder(weeks=store.mobility_after_weeks(patient_id)).check(
         history, screening=screening, prescribed=prescribed, today=today or dt.datetime.now(dt.UTC).date()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from store import convert, tables
 from store._base import (
@@ -64,6 +64,23 @@ class ReportsMixin(StoreBase):
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
         return tables.history_frame(list(rows))
+
+    def history_version(self, patient_id: int) -> tuple[object, ...]:
+        """A cheap stamp that changes whenever ``patient_history(patient_id)`` would: sessions added,
+        deleted, finished, marked or linked to an assessment, pain/difficulty reported (one query;
+        the dashboard caches the history under it)."""
+        stmt = (
+            select(
+                func.count(SessionRow.id), func.max(SessionRow.id), func.sum(case((SessionRow.status == "recording", 1), else_=0)),
+                func.sum(case((SessionRow.sensor_flagged.is_(True), 1), else_=0)), func.count(SessionRow.assessment_id),
+                func.count(PainReportRow.id), func.max(PainReportRow.created_at),
+            )
+            .select_from(SessionRow)
+            .outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id)
+            .where(SessionRow.patient_id == patient_id)
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return tuple(str(v) for v in conn.execute(stmt).one())
 
     def roster(self, therapist_id: int, *, now: dt.datetime | None = None) -> pd.DataFrame:
         """One row per patient of ``therapist_id``; see ``tables.ROSTER_COLUMNS`` and docs/store.md."""

@@ -5,7 +5,7 @@ Nothing is prescribed here. The check-up lives in the store, so a reload resumes
 
 import streamlit as st
 
-from dashboard import auth, live_panel, plan, progress, wording
+from dashboard import auth, components, live_panel, plan, progress, wording
 from dashboard.live_client import LiveServiceError
 from dashboard.state import get_live_client, get_store
 from program import DISCLAIMER, DRILLS, QUESTIONS, SCREENING_PROTOCOL
@@ -39,7 +39,7 @@ if current is None:
     for q in QUESTIONS:
         choice = st.radio(q.text, ["Yes", "No"], index=None, horizontal=True, key=f"checkup_q_{q.key}")
         answers[q.key] = None if choice is None else choice == "Yes"
-    sides = [i.side for i in plan.weekly_plan(store, user.id) if i.exercise == "knee_raise"]
+    sides = [i.side for i in plan.weekly_plan(store, user.id, history=components.patient_history(store, user.id)) if i.exercise == "knee_raise"]
     side = sides[0] if sides else st.radio("Which leg do you exercise?", SIDES, index=None, horizontal=True,
                                            key="checkup_side")  # fmt: skip
     if side is not None:

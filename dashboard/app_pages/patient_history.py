@@ -11,7 +11,7 @@ store = get_store()
 user = auth.require_user(store, "patient")
 pid = auth.require_patient(store, user, user.id)
 st.title("My progress")
-history = store.patient_history(pid)
+history = components.patient_history(store, pid)
 components.history_charts(history, with_compensation=False)
 if not history.empty:
     st.header("One session")

@@ -4,7 +4,7 @@ did, in plain words → how it felt and your pain (no default) → saved. See da
 
 import streamlit as st
 
-from dashboard import auth, live_panel, plan, wording
+from dashboard import auth, components, live_panel, plan, wording
 from dashboard.live_client import LiveServiceError
 from dashboard.state import get_live_client, get_store
 from program import DIFFICULTIES, DIFFICULTY_WORDS, DRILLS
@@ -17,7 +17,7 @@ ss = st.session_state
 live = live_panel.LiveSet("live", client, user.id)
 ss.setdefault("live_step", "pick")
 
-items = {item.prescription_id: item for item in plan.weekly_plan(store, user.id)}
+items = {item.prescription_id: item for item in plan.weekly_plan(store, user.id, history=components.patient_history(store, user.id))}
 
 
 def set_plan(item: plan.PlanItem) -> live_panel.SetPlan:
@@ -34,6 +34,9 @@ def reset() -> None:
 
 
 st.title("Exercise now")
+if ss.pop("live_new_from_today", False) and live.phase != "running":
+    reset()  # Start on Today begins a new set, whatever the last one left on this page
+    ss.live_step = "pick"
 
 if live.phase == "running":
     live.render_running()
@@ -70,7 +73,7 @@ if live.phase == "done" and ss.live_step != "saved":
         live_panel.check_sensors_box(tuple(SensorIssue.from_dict(d) for d in rec.sensor_issues))
     st.subheader("How did it feel?")
     felt = st.segmented_control(
-        "How did it feel?", DIFFICULTIES, format_func=DIFFICULTY_WORDS.get, key="live_felt",
+        "How did it feel?", list(DIFFICULTIES), format_func=lambda d: DIFFICULTY_WORDS[d], key="live_felt",
         label_visibility="collapsed", width="stretch",
     )  # fmt: skip
     st.subheader("How much pain do you feel now?")
@@ -80,6 +83,8 @@ if live.phase == "done" and ss.live_step != "saved":
     )
     ready = felt is not None and pain is not None
     if st.button("Save", type="primary", key="live_save_pain", disabled=not ready, width="stretch"):
+        if pain is None or felt is None:  # the button is disabled until both are chosen
+            st.stop()
         sid = auth.require_session(store, user, live.session_id)
         store.set_pain_report(sid, pain_after=int(pain), difficulty=str(felt), reported_by=user.id)
         if rec.prescription_id is not None:

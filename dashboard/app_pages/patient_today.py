@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, plan, wording
+from dashboard import auth, components, plan, wording
 from dashboard.state import get_store
 from program import DISCLAIMER, DRILLS
 
@@ -16,7 +16,7 @@ NEW_STAGE_DAYS = 14
 store = get_store()
 user = auth.require_user(store, "patient")
 st.title(f"Hello, {user.display_name}")
-items = plan.weekly_plan(store, user.id)
+items = plan.weekly_plan(store, user.id, history=components.patient_history(store, user.id))
 if not items:
     st.header("No exercises prescribed yet.")
     st.write("Your therapist will add your exercises here.")
@@ -48,6 +48,7 @@ for item in items:
         if st.button("Start", key=f"today_start_{item.prescription_id}", type="primary",
                      icon=":material/play_arrow:", width="stretch"):  # fmt: skip
             st.session_state["live_pick_from_today"] = item.prescription_id
+            st.session_state["live_new_from_today"] = True
             st.session_state.pop("live_pick", None)
             st.switch_page("app_pages/patient_live.py", query_params={"rx": str(item.prescription_id)})
 

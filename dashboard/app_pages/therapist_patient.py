@@ -17,7 +17,7 @@ st.title("Patient detail")
 pid = components.patient_picker(store, user)
 if pid is None:
     st.stop()
-history = store.patient_history(pid)
+history = components.patient_history(store, pid)
 trends, sessions, program = st.tabs(["Trends", "Sessions", "Program"])
 with trends:
     components.history_charts(history)
@@ -84,15 +84,15 @@ with program:
                 st.caption("No step suggested now: " + "; ".join(result.reasons))
 
     st.subheader("At-home assessment")
-    view = progress.mobility_check(store, pid)
+    view = progress.mobility_check(store, pid, history=history)
     if view.assessment is None or view.screening is None:
         st.info("No assessment yet. The patient finds the check-up on their Today page.")
     else:
-        a, result = view.assessment, view.screening
+        a, screening = view.assessment, view.screening
         st.caption(f"Done {wording.when(a.completed_at)} on the {a.side} side · {a.status}")
-        answers = result.answers.to_dict()
+        answers = screening.answers.to_dict()
         st.markdown("  \n".join(f"{q.text} **{wording.yes_no(answers.get(q.key))}**" for q in QUESTIONS))
-        for rec in result.recommendations:
+        for rec in screening.recommendations:
             drill = DRILLS[rec.drill]
             with st.container(border=True):
                 verdict = "Recommended" if rec.recommended else "Not recommended"
@@ -123,9 +123,9 @@ with program:
                     if c[1].button("Reject", key=f"reject_rec_{a.id}_{rec.drill}", width="stretch"):
                         progress.confirm_recommendation(store, user, a.id, rec.drill, confirm=False)
                         st.rerun()
-        for note in result.notes:
+        for note in screening.notes:
             st.caption(note)
-        st.caption(result.disclaimer)
+        st.caption(screening.disclaimer)
 
     st.subheader("The article's order")
     weeks = st.number_input(
@@ -137,7 +137,7 @@ with program:
         if not store.can_edit_prescriptions(user, checked):
             auth.deny()
         store.set_mobility_after_weeks(checked, int(weeks), updated_by=user.id)
-        view = progress.mobility_check(store, pid)
+        view = progress.mobility_check(store, pid, history=history)
     for reason in view.check.reasons:
         st.markdown(f"- {reason}")
 

@@ -71,17 +71,17 @@ def test_patient_history_shows_charts_and_own_session(clinic: SeededClinic) -> N
     at.switch_page("app_pages/patient_history.py").run()
     assert not at.exception
     specs = vega_specs(at)
-    assert len(specs) == 5  # ROM vs target, reps vs prescribed, pain, one session's hip + tilt curves
+    assert len(specs) == 4  # ROM vs target, reps vs prescribed, pain, one session's hip curve
     assert {"line", "bar", "tick", "rect", "point"} <= set().union(*(marks(s) for s in specs))
     assert at.query_params["session"] == str(clinic.sessions(1)[-1])  # newest first
     rec = clinic.store.get_session(clinic.sessions(1)[-1])
     assert f"Your back stayed still on {rec.rep_count - rec.compensation_count} of {rec.rep_count} reps." in texts(at)
-    # engineering fields are for the therapist, behind an expander
-    (details,) = at.expander
-    assert details.label == "Details for your therapist"
-    assert "misplacement_deg" not in " ".join(str(c) for d in at.main.dataframe for c in d.value.columns
-                                             if d not in details.dataframe)  # fmt: skip
-    assert not any("Pelvic tilt" in str(s.get("title", "")) for s in specs[:4])
+    # engineering fields are for the therapist, behind a toggle: not on the patient's page until asked for
+    assert not at.dataframe and "Calibration quality" not in texts(at) and "flexion-axis" not in texts(at)
+    assert not any("Pelvic tilt" in str(s.get("title", "")) for s in specs)
+    at.toggle(key=f"details_{rec.id}").set_value(True).run()
+    assert "Calibration quality" in texts(at) and len(vega_specs(at)) == 5
+    assert any("misplacement_deg" in d.value.columns for d in at.dataframe)
 
 
 def test_patient_live_without_service_says_so(clinic: SeededClinic) -> None:
