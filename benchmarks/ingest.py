@@ -73,10 +73,10 @@ async def run(minutes: float, live: bool, store_enabled: bool, mtu: int) -> None
         service.backend.client["bumble_mtu"] = mtu  # 23: one sample per notification (worst case)
         request = SetRequest(patient, "knee_raise", "right", duration_s=duration_s)
         rss0_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        recorder = await service.start_set(request)
+        recorder, _ = await service.start_set(request)
         cpu0, wall0 = _cpu_s(), time.perf_counter()
         last_report = wall0
-        while service.running and recorder.state in ("connecting", "recording"):
+        while service.running and recorder.state in ("connecting", "calibrating", "recording"):
             await asyncio.sleep(0.5)
             if time.perf_counter() - last_report >= 60:
                 last_report = time.perf_counter()

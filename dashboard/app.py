@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard.state import get_store
+from dashboard.text import plain
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "app_pages"
@@ -46,8 +47,9 @@ store = get_store()
 user = auth.current_user(store)
 if user is not None:
     with st.sidebar:
-        st.write(f"Signed in as **{user.display_name}** ({user.role})")
+        st.write(f"Signed in as **{plain(user.display_name)}** ({user.role})")
         if st.button("Sign out", key="sign_out"):
-            auth.sign_out()
+            auth.sign_out(store)
             st.rerun()
+auth.remember_browser()
 st.navigation(pages_for(user.role if user else None)).run()

@@ -4,8 +4,12 @@ Clinics with an identity provider can also sign in through Streamlit's OIDC (``s
 ``[auth]`` is configured in Streamlit's secrets (outside the repo): the provider's verified
 ``email`` must equal an active local account's username, which then decides the role.
 
-The only thing the browser's session keeps is the signed-in user's id, in a non-widget key of
-``st.session_state`` (a client cannot set it). Everything else a page receives — query parameters
+The browser tab's session keeps the signed-in user's id in a non-widget key of
+``st.session_state`` (a client cannot set it); a reload finds the user again through the
+server-side session behind the HttpOnly ``rehab_session`` cookie (dashboard/web_session.py).
+Failed sign-ins are counted in the store per account and per client address, so a reload or a
+second dashboard process gets no fresh tries; the lock grows with each further failure and the
+page says how long to wait (store/signin.py). Everything else a page receives — query parameters
 such as ``?session=12`` and widget values — is untrusted: pages turn it into an id with
 ``require_patient`` / ``require_session`` / ``require_prescription``, which ask the store's access
 rules (``Store.can_view_patient`` and friends) on every run. A refused or unknown id gives the same
@@ -20,20 +24,33 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from dashboard import web_session
 from store import NotFoundError, Prescription, Store, User
+from store.signin import ACCOUNT_FREE_FAILURES, HANDOFF_TTL_S, LOCK_BASE_S, SignInThrottledError
 
 USER_KEY = "_rehab_user_id"
-FAILURES_KEY = "_rehab_sign_in_failures"
-#: After this many failed sign-ins in one browser session, each further try waits LOCKOUT_S.
-MAX_FAILURES = 5
-LOCKOUT_S = 30.0
+#: The store's web session of this tab (ended at sign-out), and the pending cookie handoff.
+WEB_SESSION_KEY = "_rehab_web_session"
+HANDOFF_KEY = "_rehab_session_handoff"
+FORGET_COOKIE_KEY = "_rehab_forget_cookie"
+#: After this many failed sign-ins of an account (any browser, any process) it is locked, first
+#: for LOCKOUT_S, then twice as long after each further failure (store/signin.py).
+MAX_FAILURES = ACCOUNT_FREE_FAILURES
+LOCKOUT_S = LOCK_BASE_S
+#: The client address failures are counted for when Streamlit reports none (a loopback browser).
+LOOPBACK_CLIENT = "loopback"
 
 ROLES = ("patient", "therapist", "admin")
 NO_ACCESS = "This page or record is not available to your account."
 
 
 class SignInLockedError(Exception):
-    """Too many failed sign-ins in this browser session; the message says how long to wait."""
+    """Too many failed sign-ins for this account or from this address; the message says how long
+    to wait (``wait_s`` seconds)."""
+
+    def __init__(self, message: str, wait_s: float) -> None:
+        super().__init__(message)
+        self.wait_s = wait_s
 
 
 def deny(message: str = NO_ACCESS) -> NoReturn:
@@ -58,9 +75,25 @@ def oidc_email() -> str | None:
     return str(email) if email else None
 
 
+def _cookie_user(store: Store) -> int | None:
+    """The user of this browser's session cookie (a reload), remembered for the tab; else None."""
+    token = st.context.cookies.get(web_session.COOKIE)
+    if not isinstance(token, str) or not token:  # (AppTest has no real browser context)
+        return None
+    found = store.web_session_user(token)
+    if found is None:
+        return None
+    user, session_id = found
+    st.session_state[USER_KEY] = user.id
+    st.session_state[WEB_SESSION_KEY] = session_id
+    return user.id
+
+
 def current_user(store: Store) -> User | None:
     """The signed-in user, re-read from the store every run (deactivated accounts drop out)."""
     uid = st.session_state.get(USER_KEY)
+    if uid is None and not st.session_state.get(FORGET_COOKIE_KEY):
+        uid = _cookie_user(store)
     if uid is None:
         email = oidc_email()
         if email is None:
@@ -78,32 +111,58 @@ def current_user(store: Store) -> User | None:
     except NotFoundError:
         user = None
     if user is None or not user.active:
-        sign_out()
+        sign_out(store)
         return None
     return user
+
+
+def client_address() -> str:
+    """The address failed sign-ins are counted for (Streamlit reports none for loopback browsers)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else LOOPBACK_CLIENT
 
 
 def sign_in(store: Store, username: str, password: str) -> User | None:
-    """Check the password (argon2 in the store); remember the user id in the session on success."""
-    failures: list[float] = st.session_state.setdefault(FAILURES_KEY, [])
-    if len(failures) >= MAX_FAILURES:
-        wait_s = failures[-1] + LOCKOUT_S - time.monotonic()
-        if wait_s > 0:
-            raise SignInLockedError(f"too many failed sign-ins; try again in {wait_s:.0f} s")
-    user = store.authenticate(username.strip(), password)
+    """Check the password (argon2 in the store, behind the shared lockout); on success remember
+    the user for this tab and start the server-side session that keeps this browser signed in."""
+    try:
+        user = store.authenticate_throttled(username.strip(), password, address=client_address())
+    except SignInThrottledError as exc:
+        raise SignInLockedError(str(exc), exc.wait_s) from None
     if user is None:
-        failures.append(time.monotonic())
         return None
-    failures.clear()
+    st.session_state.pop(FORGET_COOKIE_KEY, None)
     st.session_state[USER_KEY] = user.id
+    start = store.begin_web_session(user.id)
+    st.session_state[WEB_SESSION_KEY] = start.session_id
+    st.session_state[HANDOFF_KEY] = (start.code, time.monotonic() + HANDOFF_TTL_S)
     return user
 
 
-def sign_out() -> None:
-    """Forget the user (and everything else this browser session held); leave the OIDC session too."""
+def remember_browser() -> None:
+    """Run by the router on every page: after a sign-in, the page script that sets the session
+    cookie (for the two minutes its code is good; the code works once); after a sign-out, the one
+    that drops it."""
+    handoff = st.session_state.get(HANDOFF_KEY)
+    if handoff is not None:
+        code, until = handoff
+        if time.monotonic() < until:
+            st.html(web_session.claim_script(code), unsafe_allow_javascript=True)
+        else:
+            st.session_state.pop(HANDOFF_KEY, None)
+    elif st.session_state.get(FORGET_COOKIE_KEY):
+        st.html(web_session.forget_script(), unsafe_allow_javascript=True)
+
+
+def sign_out(store: Store | None = None) -> None:
+    """Forget the user and everything else this tab held; end the server-side session (its cookie
+    stops working in every tab at once); leave the OIDC session too."""
+    session_id = st.session_state.get(WEB_SESSION_KEY)
+    if store is not None and session_id is not None:
+        store.end_web_session(int(session_id))
     for key in list(st.session_state.keys()):
-        if key != FAILURES_KEY:
-            del st.session_state[key]
+        del st.session_state[key]
+    st.session_state[FORGET_COOKIE_KEY] = True  # a reload must not resolve the old cookie either
     if oidc_email() is not None:
         st.logout()
 

@@ -1,4 +1,5 @@
-"""Start the dashboard: ``streamlit run dashboard/app.py`` as a child process with safe settings.
+"""Start the dashboard: ``streamlit run dashboard/server.py`` (the router app.py as an ``st.App`` with
+the sign-in cookie route) as a child process with safe settings.
 
 Settings always applied (flags, so they hold whatever the working directory): loopback address,
 headless, XSRF protection on, CORS restricted, usage statistics off, no file watcher, error details
@@ -11,7 +12,10 @@ hidden from the browser. The store and the ingestion service are passed through 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +28,8 @@ from pathlib import Path
 from dashboard.live_client import SERVICE_URL_ENV
 from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
 
-APP_PATH = Path(__file__).resolve().parent / "app.py"
+#: What `streamlit run` starts: the router as an st.App with the sign-in cookie route (server.py).
+APP_PATH = Path(__file__).resolve().parent / "server.py"
 DEFAULT_PORT = 8501
 READY_TIMEOUT_S = 60.0
 
@@ -45,6 +50,12 @@ STREAMLIT_OPTIONS: dict[str, str] = {
 
 class DashboardStartError(RuntimeError):
     """The Streamlit process exited or did not answer on its port in time."""
+
+
+def _die_with_launcher() -> None:  # runs in the child between fork and exec
+    """The Streamlit child gets SIGTERM when the launcher dies, however it dies (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -94,6 +105,7 @@ def start(
         cwd=str(APP_PATH.parent.parent),
         stdout=out,
         stderr=out,
+        preexec_fn=_die_with_launcher if sys.platform.startswith("linux") else None,
     )
     if wait:
         try:
@@ -136,13 +148,21 @@ def serve(
     database_url: str | None = None,
     service_url: str | None = None,
 ) -> int:
-    """Run the dashboard in the foreground until it exits or Ctrl-C; return its exit code."""
+    """Run the dashboard in the foreground until it exits, Ctrl-C or SIGTERM (which stop the
+    Streamlit child too); return its exit code."""
     proc = start(port, data_dir, database_url, service_url, wait=False)
+
+    def on_sigterm(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return proc.wait()
     except KeyboardInterrupt:
         stop(proc)
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,15 +36,6 @@ _TARGET_EXPLAINED = {
 }
 
 
-_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~$:"})
-
-
-def plain(text: Any) -> str:
-    """Text a user typed (a display name) safe to put in Markdown: shown as written, never as a
-    link, an image, a heading or HTML."""
-    return str(text).replace("\r", " ").replace("\n", " ").translate(_MARKDOWN_SPECIAL)
-
-
 def when(value: Any, *, with_time: bool = True) -> str:
     """A date (and time) as people read it: "Thu 3 Dec 2026, 17:30"; "—" when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Literal
 from program import DRILLS
 from simulation import SimulationConfig, simulate
 from store import Store
-from store.config import ensure_private_file
+from store.config import write_private_file
 from store.errors import NotFoundError
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession
@@ -368,11 +367,7 @@ def load_logins(data_dir: Path) -> DemoLogins:
 
 
 def save_logins(data_dir: Path, logins: DemoLogins) -> None:
-    path = data_dir / LOGINS_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(logins.passwords, fh, indent=2)
-    ensure_private_file(path)
+    write_private_file(data_dir / LOGINS_FILE, json.dumps(logins.passwords, indent=2).encode())
 
 
 def seed_demo_clinic(

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,18 +110,39 @@ def match_profile(device: BLEDevice, adv: AdvertisementData, profiles: list[Prof
 
 
 async def discover(
-    *, timeout_s: float = 3.0, profiles: list[str] | None = None, scanner_kwargs: dict[str, Any] | None = None
+    *,
+    timeout_s: float = 3.0,
+    profiles: list[str] | None = None,
+    scanner_kwargs: dict[str, Any] | None = None,
+    until: Callable[[dict[str, Candidate]], bool] | None = None,
 ) -> list[Candidate]:
-    """Every advertising sensor that matches one of PROFILES (default: all), strongest first."""
+    """Every advertising sensor that matches one of PROFILES (default: all), strongest first.
+
+    ``until``: stop scanning as soon as it returns True for what was found so far (keyed by
+    upper-case address) — a set looking for its two remembered sensors need not wait TIMEOUT_S.
+    """
     wanted = [get_profile(p) for p in (profiles or list(PROFILES))]
-    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **(scanner_kwargs or {}))
-    out = []
-    for device, adv in found.values():
+    seen: dict[str, Candidate] = {}
+    enough = asyncio.Event()
+
+    def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
         p = match_profile(device, adv, wanted)
-        if p is not None:
-            out.append(Candidate(device.address, adv.local_name or device.name, p.name, adv.rssi, device))
-    out.sort(key=lambda c: -(c.rssi if c.rssi is not None else -999))
-    return out
+        if p is None:
+            return
+        seen[device.address.upper()] = Candidate(device.address, adv.local_name or device.name, p.name, adv.rssi, device)
+        if until is not None and until(seen):
+            enough.set()
+
+    async with BleakScanner(detection_callback=on_advertisement, **(scanner_kwargs or {})):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(enough.wait(), timeout_s)
+    return sorted(seen.values(), key=lambda c: -(c.rssi if c.rssi is not None else -999))
+
+
+def has_assigned(assignment: Assignment) -> Callable[[dict[str, Candidate]], bool]:
+    """``discover(until=...)`` for a remembered assignment: both of its sensors are advertising."""
+    wanted = {assignment.thigh.address.upper(), assignment.pelvis.address.upper()}
+    return lambda seen: wanted <= seen.keys()
 
 
 def assign_by_name(candidates: list[Candidate], side: str) -> Assignment:

@@ -31,6 +31,7 @@ from service.assignment import (
     SensorRef,
     assign_by_name,
     discover,
+    has_assigned,
     identify_by_motion,
     resolve,
 )
@@ -144,18 +145,23 @@ class IngestService:
     async def identify(self, duration_s: float = 3.0) -> tuple[Candidate | None, list[MotionScore]]:
         if self.running:
             raise SetStateError("cannot identify sensors while a set is recording")
-        if not self.candidates:
-            await self.scan()
-        return await self._tracked(
-            identify_by_motion(self.candidates, duration_s=duration_s, client_kwargs=self.backend.client)
-        )
+        return await self._tracked(self._identify(duration_s))
+
+    async def _identify(self, duration_s: float) -> tuple[Candidate | None, list[MotionScore]]:
+        async with self._radio:  # one radio: not while a set searches its sensors
+            if not self.candidates:
+                self.candidates = await discover(timeout_s=self.scan_timeout_s, scanner_kwargs=self.backend.scanner)
+            return await identify_by_motion(self.candidates, duration_s=duration_s, client_kwargs=self.backend.client)
 
     async def devices_for(self, side: str) -> dict[str, tuple[BLEDevice, Profile]]:
-        """The two devices to record from: the remembered assignment, else by advertised role."""
-        self.candidates = candidates = await discover(
-            timeout_s=self.scan_timeout_s, scanner_kwargs=self.backend.scanner
-        )
+        """The two devices to record from: the remembered assignment (the scan ends as soon as both
+        advertise), else by advertised role (a full scan: the strongest of each role)."""
         assignment = self.assignments.load()
+        self.candidates = candidates = await discover(
+            timeout_s=self.scan_timeout_s,
+            scanner_kwargs=self.backend.scanner,
+            until=has_assigned(assignment) if assignment is not None else None,
+        )
         if assignment is None:
             assignment = assign_by_name(candidates, side)
             self.assignments.save(assignment)

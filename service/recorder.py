@@ -37,6 +37,7 @@ from service.journal import (
     Manifest,
 )
 from service.link import QueueItem, ReconnectPolicy, SensorLink
+from service.live_view import LiveView  # at import, not on the event loop when a set starts
 from service.stream import IngestPipeline
 from tracker.conventions import (
     DEFAULT_COMPENSATION_THRESHOLD_DEG,
@@ -138,8 +139,6 @@ class SetRecorder:
         self.queue: asyncio.Queue[QueueItem] = asyncio.Queue()
         self.live_view = None
         if live:
-            from service.live_view import LiveView
-
             self.live_view = LiveView(
                 request.exercise, request.side, threshold_deg=request.threshold_deg, target_reps=request.target_reps
             )

@@ -91,6 +91,23 @@ def ensure_private_file(path: Path) -> Path:
     return path
 
 
+def write_private_file(path: Path, data: bytes) -> Path:
+    """Replace ``path`` atomically with DATA in a new owner-only (0600) file: the content is never
+    readable through an existing file's looser mode, not even while it is written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _url_from_config_file(data_dir: Path) -> str | None:
     path = data_dir / CONFIG_FILE_NAME
     if not path.is_file():

@@ -1,12 +1,13 @@
 """CSV exports of one session (raw, angles, reps, summary) and of a patient's whole history.
 
-Column meanings and units: docs/store.md. Text cells a spreadsheet would execute (starting with
-``= + - @``, tab or CR) are prefixed with ``'``; numeric columns are never touched, so −12.5° stays
-the number -12.5. Derived floats are rounded to the sensors' resolution (``EXPORT_DECIMALS``: no
-``0.9757900000000002``) and written with Python's shortest repr; the raw-session CSV keeps the
-stored samples as they are. Sets are numbered from 1, like reps (column ``set``). Times are ISO
-8601 UTC; booleans are ``True``/``False``. ``session_zip_bytes`` / ``patient_zip_bytes`` put every
-CSV of a session or a patient in one zip.
+Column meanings and units: docs/store.md. Text a spreadsheet would execute — any *line* of a text
+cell starting with ``= + - @``, tab or CR — gets a ``'`` in front; numeric columns are never touched,
+so −12.5° stays the number -12.5. Lines end with CRLF (RFC 4180), so every field containing CR, LF,
+a quote or a comma is quoted: a CR inside a name cannot start a new row. Derived floats are rounded
+to the sensors' resolution (``EXPORT_DECIMALS``: no ``0.9757900000000002``) and written with
+Python's shortest repr; the raw-session CSV keeps the stored samples as they are. Sets are numbered
+from 1, like reps (column ``set``). Times are ISO 8601 UTC; booleans are ``True``/``False``.
+``session_zip_bytes`` / ``patient_zip_bytes`` put every CSV of a session or a patient in one zip.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from tracker.results import Rep, SessionSummary
 
 #: Leading characters that make Excel/LibreOffice/Sheets evaluate a cell (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: The start of the cell and of every line in it, where a formula prefix follows.
+_FORMULA_LINE_START = re.compile(r"(?:^|(?<=[\r\n]))(?=[=+\-@\t\r])")
+#: CSV line ends: with CRLF as the terminator the csv writer quotes every field holding CR or LF.
+LINE_TERMINATOR = "\r\n"
 ANGLES_COLUMNS = ["t", "hip_flexion_deg", "pelvic_tilt_deg", "valid"]
 REP_COLUMNS = [f.name for f in fields(Rep)]
 SUMMARY_FIELDS = [f.name for f in fields(SessionSummary)]
@@ -51,8 +56,9 @@ class ExportedFiles:
 
 
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """Text with ``'`` before a formula prefix at the start of each of its lines; other values as given."""
+    if isinstance(value, str):
+        return _FORMULA_LINE_START.sub("'", value)
     return value
 
 
@@ -80,11 +86,11 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """The export CSV of ``df`` in memory (for ``st.download_button``)."""
-    return _prepare(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return _prepare(df).to_csv(index=False, lineterminator=LINE_TERMINATOR).encode("utf-8")
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    _prepare(df).to_csv(path, index=False, lineterminator="\n")
+    _prepare(df).to_csv(path, index=False, lineterminator=LINE_TERMINATOR)
     return path
 
 

@@ -203,7 +203,7 @@ class SignInMixin(AccountsMixin):
     def web_session_user(self, token: str, *, now: dt.datetime | None = None) -> tuple[User, int] | None:
         """The active user behind a cookie token and the session id; None when the token is unknown,
         signed out, idle longer than IDLE_TIMEOUT_S or older than MAX_AGE_S (those rows are deleted)."""
-        if not token or len(token) > 256:
+        if not isinstance(token, str) or not token or len(token) > 256:
             return None
         now = now or utcnow()
         with self._tx() as s:

@@ -13,6 +13,7 @@ are what an editor or spreadsheet shows: the header is line 1, the first sample 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,14 @@ SENSOR_DTYPE = pd.CategoricalDtype(categories=list(SENSOR_NAMES), ordered=False)
 _HEADER_LINE = 1
 _FIRST_DATA_LINE = 2
 
+#: Units of the value columns, for messages.
+COLUMN_UNITS: dict[str, str] = {
+    "t": "s", **dict.fromkeys(ACC_COLUMNS, "m/s²"), **dict.fromkeys(GYR_COLUMNS, "rad/s"),
+    **dict.fromkeys(MAG_COLUMNS, "µT"), **dict.fromkeys(QUAT_COLUMNS, ""),
+}  # fmt: skip
+#: Physically possible values per column: (low, high), inclusive.
+Limits = Mapping[str, tuple[float, float]]
+
 
 class RawCsvError(ValueError):
     """A raw-session CSV (or frame) that breaks the format. ``line`` is 1-based; None = whole file."""
@@ -54,19 +63,35 @@ class RawCsvError(ValueError):
 # --------------------------------------------------------------------------------------------------
 
 
-def read_raw_csv(path: str | os.PathLike[str]) -> RawSession:
-    """Parse and validate a raw-session CSV; gaps (> 3 median periods) are listed, never filled."""
+def read_raw_csv(path: str | os.PathLike[str], *, limits: Limits | None = None) -> RawSession:
+    """Parse and validate a raw-session CSV; gaps (> 3 median periods) are listed, never filled.
+
+    ``limits``: per column, the (low, high) range a value must lie in (e.g. the supported sensors'
+    full scale); the first value outside is an error naming its line and column.
+    """
     path = Path(path)
     source = path.name
     try:
-        df = pd.read_csv(path, engine="c", skip_blank_lines=False, dtype={"sensor": str})
+        # only an empty cell is missing: 'nan', 'NA' or 'null' written in a cell is text, reported as such
+        df = pd.read_csv(
+            path, engine="c", skip_blank_lines=False, dtype={"sensor": str}, keep_default_na=False, na_values=[""]
+        )
     except pd.errors.EmptyDataError:
         raise RawCsvError(source, _HEADER_LINE, "empty file: expected a header 't,sensor,ax,ay,az,gx,gy,gz'") from None
     except pd.errors.ParserError as exc:
         raise RawCsvError(source, _parser_error_line(str(exc)), f"malformed row: {exc}") from None
     except UnicodeDecodeError as exc:
         raise RawCsvError(source, None, f"not a text CSV file ({exc.reason})") from None
-    return _validate_frame(df, source)
+    if not isinstance(df.index, pd.RangeIndex):
+        # every data line has more fields than the header: pandas would take the first as an index
+        fields = len(df.columns) + df.index.nlevels
+        raise RawCsvError(
+            source,
+            _FIRST_DATA_LINE,
+            f"{fields} fields but the header names {len(df.columns)}: remove the extra field(s) "
+            "or name them in the header",
+        )
+    return _validate_frame(df, source, limits)
 
 
 def _parser_error_line(message: str) -> int | None:
@@ -77,15 +102,15 @@ def _parser_error_line(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def frame_to_raw(df: pd.DataFrame, source: str = "<frame>") -> RawSession:
+def frame_to_raw(df: pd.DataFrame, source: str = "<frame>", *, limits: Limits | None = None) -> RawSession:
     """Validate a frame with the CSV's columns and build a RawSession.
 
     Line numbers in errors are those the frame would have as a CSV: row position + 2.
     """
-    return _validate_frame(df.reset_index(drop=True), source)
+    return _validate_frame(df.reset_index(drop=True), source, limits)
 
 
-def _validate_frame(df: pd.DataFrame, source: str) -> RawSession:
+def _validate_frame(df: pd.DataFrame, source: str, limits: Limits | None = None) -> RawSession:
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
@@ -112,6 +137,8 @@ def _validate_frame(df: pd.DataFrame, source: str) -> RawSession:
     values: dict[str, np.ndarray] = {}
     for col in numeric_cols:
         values[col] = _numeric_column(df[col], col, source, required=col in VALUE_COLUMNS)
+        if limits is not None and col in limits:
+            _check_range(values[col], col, limits[col], source)
 
     sensor_raw = df["sensor"]
     sensor_str = sensor_raw.astype("string").str.strip()
@@ -166,13 +193,34 @@ def _numeric_column(col: pd.Series, name: str, source: str, *, required: bool) -
         )
     if bad_text.any():
         i = int(np.argmax(bad_text))
-        raise RawCsvError(source, i + _FIRST_DATA_LINE, f"column {name!r}: {col.iloc[i]!r} is not a number")
+        text = str(col.iloc[i]).strip()
+        try:
+            is_number = not np.isfinite(float(text))  # 'nan', 'inf', '-Infinity' …
+        except ValueError:
+            is_number = False
+        if is_number:
+            raise RawCsvError(source, i + _FIRST_DATA_LINE, f"column {name!r} is {text}, not a finite number")
+        raise RawCsvError(source, i + _FIRST_DATA_LINE, f"column {name!r}: {text!r} is not a number")
     invalid = ~np.isfinite(arr) if required else np.isinf(arr)
     if invalid.any():
         i = int(np.argmax(invalid))
-        what = "is empty" if np.isnan(arr[i]) else f"is {arr[i]!r}, not a finite number"
+        what = "is empty" if np.isnan(arr[i]) else f"is {arr[i]:g}, not a finite number"
         raise RawCsvError(source, i + _FIRST_DATA_LINE, f"column {name!r} {what}")
     return np.asarray(arr)
+
+
+def _check_range(arr: np.ndarray, name: str, limit: tuple[float, float], source: str) -> None:
+    low, high = limit
+    outside = (arr < low) | (arr > high)  # NaN (an optional channel left empty) is never outside
+    if outside.any():
+        i = int(np.argmax(outside))
+        unit = COLUMN_UNITS.get(name, "")
+        raise RawCsvError(
+            source,
+            i + _FIRST_DATA_LINE,
+            f"column {name!r} is {arr[i]:.6g}{' ' + unit if unit else ''}, outside the possible range "
+            f"{low:g} … {high:g}{' ' + unit if unit else ''}",
+        )
 
 
 def _optional_block(

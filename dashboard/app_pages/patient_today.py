@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import auth, components, plan, wording
 from dashboard.state import get_store
+from dashboard.text import plain
 from program import DISCLAIMER, DRILLS
 
 #: A stage change is announced on Today for this long after the therapist accepted it.
@@ -15,7 +16,7 @@ NEW_STAGE_DAYS = 14
 
 store = get_store()
 user = auth.require_user(store, "patient")
-st.title(f"Hello, {user.display_name}")
+st.title(f"Hello, {plain(user.display_name)}")
 items = plan.weekly_plan(store, user.id, history=components.patient_history(store, user.id))
 if not items:
     st.header("No exercises prescribed yet.")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import alerts, auth, charts, progress, wording
 from dashboard.state import get_store
+from dashboard.text import plain
 
 #: Alerts shown before "Show all alerts" (a roster of 500 has hundreds).
 ALERTS_SHOWN = 10
@@ -35,7 +36,7 @@ for d in pending:
     with st.container(border=True):
         c = st.columns([5, 1, 1])
         why = next((e["reason"] for e in d.evidence if "reason" in e), d.reason)
-        c[0].markdown(f"**{wording.plain(names.get(d.patient_id, d.patient_id))}** — "
+        c[0].markdown(f"**{plain(names.get(d.patient_id, d.patient_id))}** — "
                       f"{charts.drill_label(rx.exercise, rx.side)}: {step}")  # fmt: skip
         c[0].caption(f"{why} · suggested {wording.when(d.suggested_at)}")
         if c[1].button("Accept", key=f"roster_accept_{d.id}", type="primary", width="stretch"):
@@ -47,7 +48,7 @@ for d in pending:
 for a in to_review:
     with st.container(border=True):
         recommended = [r["drill"] for r in (a.result or {}).get("recommendations", []) if r.get("recommended")]
-        st.markdown(f"**{wording.plain(names.get(a.patient_id, a.patient_id))}** — assessment of {wording.when(a.completed_at)}: "
+        st.markdown(f"**{plain(names.get(a.patient_id, a.patient_id))}** — assessment of {wording.when(a.completed_at)}: "
                     f"recommends {', '.join(charts.drill_label(x) for x in recommended) or 'nothing new'}")  # fmt: skip
         st.page_link("app_pages/therapist_patient.py", label="Review the assessment",
                      query_params={"patient": str(a.patient_id)}, icon=":material/fact_check:")  # fmt: skip
@@ -112,7 +113,7 @@ with alerts_col:
     show_all = len(found) > ALERTS_SHOWN and st.toggle(f"Show all {len(found)} alerts", key="alerts_all")
     for a in found.head(len(found) if show_all else ALERTS_SHOWN).itertuples(index=False):
         with st.container(border=True):
-            st.markdown(f"**{wording.plain(a.display_name)}** — {a.alert}: {a.detail}")
+            st.markdown(f"**{plain(a.display_name)}** — {a.alert}: {a.detail}")
             st.page_link(
                 "app_pages/therapist_patient.py", label="Open patient", query_params={"patient": str(a.patient_id)}
             )

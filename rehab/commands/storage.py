@@ -7,10 +7,11 @@ they are prompted for (hidden) or read from stdin with ``--password-stdin``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -134,12 +135,23 @@ def import_cmd(
     threshold_deg: Annotated[
         float | None, typer.Option("--threshold-deg", help="Compensation threshold (default: the prescription's).")
     ] = None,
+    allow_duplicate: Annotated[
+        bool, typer.Option("--allow-duplicate", help="Store a file even if the same content was imported for this patient.")
+    ] = False,
     database_url: UrlOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Analyse and store raw-session CSV(s); a malformed file is rejected (line, reason, exit 2) and nothing is stored."""
-    from service.importing import analyse_and_store, read_for_import
-    from store import StoreError
+    """Analyse and store raw-session CSV(s), all or none: any malformed file, or one that cannot be
+    analysed, stores nothing (line, reason, exit 2). A file already imported for the patient (same
+    content) is skipped with a warning unless --allow-duplicate."""
+    from service.importing import (
+        analyse_for_import,
+        file_digest,
+        import_uid,
+        read_for_import,
+        store_import,
+    )
+    from store import DuplicateError, NotFoundError, StoreError
     from tracker.conventions import check_exercise, check_side
     from tracker.rawcsv import RawCsvError
 
@@ -153,35 +165,60 @@ def import_cmd(
         if not f.is_file():
             fail(f"{f}: no such file")
     store = _open_store(database_url, data_dir)
+    stored: list[tuple[Path, int, Any]] = []
     try:
         patient_id = _resolve_patient(store, patient)
-        raws = []
+        todo = []  # (file, raw, digest, uid)
+        seen: dict[str, Path] = {}
         with _progress() as progress:
             task = progress.add_task("validating", total=len(files))
             for f in files:
                 progress.update(task, description=f"validating {f.name}")
                 try:
-                    raws.append(read_for_import(f))
+                    raw = read_for_import(f)
                 except RawCsvError as exc:
                     fail(f"{f}: {exc.reason}" + (f" (line {exc.line})" if exc.line is not None else "") + "; nothing stored")
+                digest = file_digest(f)
+                content_uid = import_uid(patient_id, digest)
+                earlier = _imported(store, content_uid)
+                if not allow_duplicate and (earlier is not None or digest in seen):
+                    what = f"session {earlier}" if earlier is not None else seen[digest].name
+                    console.print(
+                        f"warning: {f}: the same content was already imported for this patient ({what}); "
+                        "skipped (use --allow-duplicate to store it again)", style="yellow", markup=False,
+                    )  # fmt: skip
+                else:
+                    seen[digest] = f
+                    todo.append((f, raw, digest, None if allow_duplicate else content_uid))
                 progress.advance(task)
-            task = progress.add_task("storing", total=len(files))
-            stored = []
-            for f, raw in zip(files, raws, strict=True):
+            task = progress.add_task("analysing", total=len(todo))
+            analysed = []
+            for f, raw, digest, uid in todo:
                 progress.update(task, description=f"analysing {f.name}")
                 try:
-                    sid, analysis = analyse_and_store(
-                        store,
-                        raw,
-                        patient_id=patient_id,
-                        exercise=exercise,
-                        side=side,
-                        started_at=start or dt.datetime.now(dt.UTC),
-                        source_name=f.name,
-                        threshold_deg=threshold_deg,
+                    analysis = analyse_for_import(
+                        store, raw, patient_id=patient_id, exercise=exercise, side=side, threshold_deg=threshold_deg
                     )
                 except (StoreError, ValueError) as exc:
-                    fail(f"{f}: {exc}")
+                    fail(f"{f}: {exc}; nothing stored")
+                analysed.append((f, raw, digest, uid, analysis))
+                progress.advance(task)
+            task = progress.add_task("storing", total=len(analysed))
+            when = start or dt.datetime.now(dt.UTC)
+            for f, raw, digest, uid, analysis in analysed:
+                progress.update(task, description=f"storing {f.name}")
+                try:
+                    sid = store_import(
+                        store, raw, analysis, patient_id=patient_id, started_at=when, source_name=f.name,
+                        digest=digest, uid=uid,
+                    )  # fmt: skip
+                except (StoreError, OSError) as exc:
+                    # all or none: what this command stored a moment ago is taken back
+                    for _, done_id, _ in stored:
+                        with contextlib.suppress(NotFoundError):
+                            store.delete_session(done_id)
+                    why = "stored meanwhile by another import" if isinstance(exc, DuplicateError) else str(exc)
+                    fail(f"{f}: {why}; nothing stored" + (f" ({len(stored)} file(s) of this run taken back)" if stored else ""))
                 stored.append((f, sid, analysis))
                 progress.advance(task)
     finally:
@@ -193,6 +230,16 @@ def import_cmd(
             f"{s.compensation_count} compensated",
             markup=False,
         )
+
+
+def _imported(store: Any, uid: str) -> int | None:
+    """The session id already stored under an import uid, if any."""
+    from store import NotFoundError
+
+    try:
+        return int(store.get_session_by_uid(uid).id)
+    except NotFoundError:
+        return None
 
 
 def db_upgrade(database_url: UrlOpt = None, data_dir: DataDirOpt = None) -> None:

@@ -17,7 +17,16 @@ from program import ScreeningAnswers
 from rehab.clinic import DrillPlan, sample_clinic, seed_clinic
 from store import Store
 
-from .browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, errors_on, png_stats, save_screenshot, settled, wait_until
+from .browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    errors_on,
+    png_stats,
+    save_screenshot,
+    settled,
+    wait_until,
+)
 from .conftest import FAST_HASHER, PASSWORD
 
 CHART_SELECTOR = ".vega-embed canvas, .vega-embed svg.marks"

@@ -12,7 +12,7 @@ from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
 def test_command_has_the_safe_settings() -> None:
     cmd = launch.command(8765)
     assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert cmd[4].endswith("dashboard/app.py")
+    assert cmd[4].endswith("dashboard/server.py")  # the router as an st.App with the sign-in cookie route
     for flag in (
         "--server.port=8765",
         "--server.address=127.0.0.1",

@@ -69,3 +69,46 @@ def test_live_state_phases() -> None:
         assert (s.phase, s.session_id) == ("done", 42)
         idle = LiveState.from_json({"set": None, "live": None, "sensors": {}, "result": None})
         assert idle.phase == "idle" and idle.rep_count == 0
+
+
+def test_a_start_that_times_out_is_retried_once_with_the_same_request_id(tmp_path) -> None:
+    """The patient's tap must never start two sets: the retry carries the first try's request id,
+    and the client sends the installation's secret read from the data directory."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from service.secret import load_or_create_secret
+
+    secret = load_or_create_secret(tmp_path / "data")
+    seen: list[tuple[str | None, str]] = []
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.headers.get("Authorization"), body["request_id"]))
+            if len(seen) == 1:
+                time.sleep(0.8)  # the first answer comes too late for the client
+            payload = json.dumps({"uid": "set-1", "state": "connecting", "retry": len(seen) > 1}).encode()
+            self.send_response(202 if len(seen) == 1 else 200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = LiveClient(f"http://127.0.0.1:{server.server_port}", timeout_s=0.3, data_dir=tmp_path / "data")
+        answer = client.start_set(patient_id=3, exercise="knee_raise", side="left", target_reps=5)
+        assert answer == {"uid": "set-1", "state": "connecting", "retry": True}
+        assert len(seen) == 2 and seen[0][1] == seen[1][1]
+        assert seen[0][0] == seen[1][0] == f"Bearer {secret}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -40,7 +40,3 @@ def test_dates_and_stages_read_as_people_say_them() -> None:
     assert wording.stage_words("knee_raise", "box") == "Foot starts on a box"
     assert wording.stage_words("hip_extension", None) == "Standing active hip extension"
 
-
-def test_display_names_are_plain_text() -> None:
-    assert wording.plain("[click](http://evil) ![x](y)") == r"\[click\]\(http\://evil\) \!\[x\]\(y\)"
-    assert "\n" not in wording.plain("Alex\r\n# Heading")

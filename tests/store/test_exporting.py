@@ -119,12 +119,48 @@ def test_in_memory_exports_match_files(store: Store, clinic: dict, analysis_fact
 
 
 
-@given(st.text(max_size=30), st.floats(allow_nan=False, allow_infinity=False))
-def test_neutralised_frames_never_start_a_formula(text: str, number: float) -> None:
-    from store.exporting import FORMULA_PREFIXES, neutralise_frame
+@given(st.text(alphabet=st.sampled_from("ab=+-@'\t\r\n,\" "), max_size=30) | st.text(max_size=30),
+       st.floats(allow_nan=False, allow_infinity=False))
+def test_neutralised_frames_never_start_a_formula_on_any_line(text: str, number: float) -> None:
+    import io
+    import re
+
+    from store.exporting import FORMULA_PREFIXES, csv_bytes, neutralise_frame
 
     df = pd.DataFrame({"text": [text], "number": [number]})
     out = neutralise_frame(df)
-    assert not str(out.text.iloc[0]).startswith(FORMULA_PREFIXES)
+    cell = str(out.text.iloc[0])
+    assert not any(line.startswith(FORMULA_PREFIXES) for line in re.split(r"\r\n|\r|\n", cell) if line != "\r")
+    assert not cell.startswith(FORMULA_PREFIXES)
+    assert cell.replace("'", "") == text.replace("'", "")  # only quotes were added
     assert out.number.iloc[0] == number and out.number.dtype == np.float64
-    assert out.text.iloc[0] in (text, "'" + text)
+    # and the file keeps the cell whole: one row, whatever CR/LF/quotes/commas it holds
+    rows = list(csv.reader(io.StringIO(csv_bytes(df).decode(), newline="")))
+    assert len(rows) == 2 and rows[1][0] == cell
+
+
+def test_a_carriage_return_in_a_name_cannot_start_a_formula_row(
+    store: Store, clinic: dict, analysis_factory, raw_factory, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16.3: "Alex\\r=cmd|' /C calc'!A0" was written unquoted; spreadsheets and csv.reader
+    started a new row at the CR whose first cell was the raw formula."""
+    from store.exporting import FORMULA_PREFIXES
+
+    evil = store.create_user(
+        "alex", "alex-pw-12345", role="patient", display_name="Alex\r=cmd|' /C calc'!A0",
+        therapist_id=clinic["therapist"].id,
+    )  # fmt: skip
+    sid = store.save_session(evil.id, analysis_factory(), raw_factory(duration_s=2), started_at=T0)
+    store.set_pain_report(sid, pain_after=2, note="fine\n@SUM(1+1)\r\n-2+3")
+    summary = export_session(store, sid, tmp_path / "s").files["summary"]
+    patient = export_patient(store, evil.id, tmp_path / "p").files["patient"]
+    for path in (summary, patient):
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        assert len(rows) == 2, rows  # header + one row: no row was injected
+        for cell in rows[1]:
+            assert not any(line.startswith(FORMULA_PREFIXES) for line in cell.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    (row,) = _rows(summary)
+    assert row["patient_display_name"] == "Alex\r'=cmd|' /C calc'!A0"
+    assert row["pain_note"] == "fine\n'@SUM(1+1)\r\n'-2+3"
+    assert pd.read_csv(summary).shape[0] == 1

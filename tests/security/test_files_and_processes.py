@@ -1,0 +1,131 @@
+"""Issue 16.7's file and process items: a shared data directory is refused (never chmod-ed), the demo
+logins are rewritten owner-only without ever sitting in a readable file, and stopping the dashboard
+launcher stops its Streamlit child."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dashboard.launch import free_port
+from rehab.clinic import LOGINS_FILE, DemoLogins, load_logins, save_logins
+from service.datadir import recordings_dir
+from store import Store, StoreConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("mode", [0o1777, 0o777, 0o755, 0o750])
+def test_a_shared_data_directory_is_refused_and_left_as_it_was(tmp_path: Path, mode: int) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, mode)
+    for open_it in (lambda: Store(data_dir=shared), lambda: recordings_dir(shared)):
+        with pytest.raises(StoreConfigError) as info:
+            open_it()
+        assert str(shared) in str(info.value) and f"{mode:04o}" in str(info.value) and "REHAB_DATA_DIR" in str(info.value)
+    assert stat.S_IMODE(shared.stat().st_mode) == mode  # not chmod-ed
+    assert list(shared.iterdir()) == []  # and nothing written into it
+
+
+def test_the_cli_names_the_shared_directory(tmp_path: Path) -> None:
+    shared = tmp_path / "tmpdir"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    out = subprocess.run(
+        [sys.executable, "-m", "rehab", "db", "upgrade"], cwd=REPO, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "REHAB_DATA_DIR": str(shared)},
+    )  # fmt: skip
+    assert out.returncode == 2 and "shared (mode 1777)" in out.stdout + out.stderr
+
+
+def test_a_directory_the_project_creates_is_private(tmp_path: Path) -> None:
+    with Store(data_dir=tmp_path / "new" / "data") as store:
+        assert stat.S_IMODE(store.data_dir.stat().st_mode) == 0o700
+
+
+def test_demo_logins_are_rewritten_owner_only_and_atomically(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    path = data / LOGINS_FILE
+    path.write_text("{}")
+    os.chmod(path, 0o644)  # e.g. copied in by hand
+    before = path.stat().st_ino
+    save_logins(data, DemoLogins({"alex.demo": "s3cret-words"}))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # a new file replaced the 0644 one: the passwords were never written into a readable inode
+    assert path.stat().st_ino != before
+    assert load_logins(data).passwords == {"alex.demo": "s3cret-words"}
+    assert [p.name for p in data.iterdir()] == [LOGINS_FILE]  # no temporary file left behind
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _start_launcher(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.launch", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline and launcher.poll() is None, "dashboard did not start"
+        time.sleep(0.3)
+    (child,) = _children(launcher.pid)
+    return launcher, child
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_stopping_the_launcher_stops_the_streamlit_child(tmp_path: Path, how: str) -> None:
+    launcher, child = _start_launcher(tmp_path)
+    try:
+        assert _alive(child)
+        launcher.send_signal(getattr(signal, how))
+        launcher.wait(15)
+        deadline = time.monotonic() + 15
+        while _alive(child):
+            assert time.monotonic() < deadline, f"streamlit (pid {child}) outlived its launcher after {how}"
+            time.sleep(0.1)
+        if how == "SIGTERM":
+            assert launcher.returncode == 0
+    finally:
+        for pid in (launcher.pid, child):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        launcher.wait(10)
+
+
+def test_logins_file_contents_are_json(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    data.mkdir(mode=0o700)
+    save_logins(data, DemoLogins({"a": "b"}))
+    assert json.loads((data / LOGINS_FILE).read_text()) == {"a": "b"}
