@@ -119,8 +119,9 @@ def _record_live_set(store: Store, data_dir: Path, reps: int, username: str = LI
     return new[-1]
 
 
-def _start_ingest_service(data_dir: Path) -> tuple[subprocess.Popen[bytes] | None, str | None]:
-    """The ingestion service the patient's live page talks to (virtual sensors)."""
+def _start_ingest_service(data_dir: Path, *, timeout_s: float = 30.0) -> tuple[subprocess.Popen[bytes] | None, str | None]:
+    """The ingestion service the patient's live page talks to (virtual sensors that do each set's
+    drill on its side)."""
     ready = data_dir / "ingest-ready.json"
     ready.unlink(missing_ok=True)
     proc = subprocess.Popen(
@@ -128,12 +129,13 @@ def _start_ingest_service(data_dir: Path) -> tuple[subprocess.Popen[bytes] | Non
          "--ready-file", str(ready)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
         if ready.exists():
             return proc, json.loads(ready.read_text())["url"]
         time.sleep(0.2)
     proc.terminate()
+    proc.wait(timeout=10)
     console.print("[yellow]the ingestion service did not start; the live page will say so[/]")
     return None, None
 
