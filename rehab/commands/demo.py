@@ -119,14 +119,16 @@ def _record_live_set(store: Store, data_dir: Path, reps: int, username: str = LI
     return new[-1]
 
 
-def _start_ingest_service(data_dir: Path, *, timeout_s: float = 30.0) -> tuple[subprocess.Popen[bytes] | None, str | None]:
+def _start_ingest_service(
+    data_dir: Path, *, timeout_s: float = 30.0, pace: float | None = None
+) -> tuple[subprocess.Popen[bytes] | None, str | None]:
     """The ingestion service the patient's live page talks to (virtual sensors that do each set's
     drill on its side)."""
     ready = data_dir / "ingest-ready.json"
     ready.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [*_rehab_exe(), "serve", "--port", "0", "--virtual-sensors", "--data-dir", str(data_dir),
-         "--ready-file", str(ready)],
+         "--ready-file", str(ready), *(("--virtual-pace", str(pace)) if pace is not None else ())],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout_s

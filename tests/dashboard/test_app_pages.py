@@ -250,3 +250,12 @@ def test_patient_who_finds_it_hard_gets_no_step_up(clinic: SeededClinic, session
     at = sign_in("therapist1")
     at.switch_page("app_pages/therapist_patient.py").run()
     assert "'too hard'" in texts(at)
+
+
+def test_patient_checkup_page_starts_with_the_questions(clinic: SeededClinic) -> None:
+    at = sign_in("patient1")
+    at.switch_page("app_pages/patient_checkup.py").run()
+    assert not at.exception and not at.error
+    assert [r.value for r in at.radio] == [None, None, None]  # no default answer
+    assert at.button(key="checkup_start").disabled
+    assert "uses your left leg" in texts(at)  # the knee raise's side

@@ -53,7 +53,9 @@ def demo(tmp_path: Path) -> Iterator[DemoStack]:
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-    ingest, service_url = _start_ingest_service(data_dir, timeout_s=120)  # 2 shared cores under a full test run
+    # the virtual patient at twice the tempo (the test waits for 3 reps of each set); 2 shared cores
+    # under a full test run may take a while to start it
+    ingest, service_url = _start_ingest_service(data_dir, timeout_s=120, pace=0.5)
     assert ingest is not None and service_url is not None
     port = launch.free_port()
     dashboard = launch.start(port, data_dir=data_dir, service_url=service_url, quiet=True, timeout_s=90)
