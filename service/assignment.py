@@ -31,7 +31,7 @@ from bleak.exc import BleakError
 from sensors.codec import StreamChecker
 from sensors.profiles import PROFILES, Profile, get_profile
 from service.datadir import data_dir
-from service.errors import AssignmentError, SensorNotFoundError
+from service.errors import AssignmentError, ScanError, SensorNotFoundError
 from service.link import start_commands
 from tracker.conventions import SENSOR_NAMES, SIDES
 
@@ -133,9 +133,12 @@ async def discover(
         if until is not None and until(seen):
             enough.set()
 
-    async with BleakScanner(detection_callback=on_advertisement, **(scanner_kwargs or {})):
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(enough.wait(), timeout_s)
+    try:
+        async with BleakScanner(detection_callback=on_advertisement, **(scanner_kwargs or {})):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enough.wait(), timeout_s)
+    except (BleakError, OSError, RuntimeError) as exc:  # bleak's, the OS's and bumble's (RuntimeError) errors
+        raise ScanError(f"scanning failed: {type(exc).__name__}: {exc}") from exc
     return sorted(seen.values(), key=lambda c: -(c.rssi if c.rssi is not None else -999))
 
 

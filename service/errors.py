@@ -46,6 +46,10 @@ class SensorSetupError(IngestError):
         super().__init__(f"{sensor} ({address}): {step} failed: {detail}")
 
 
+class ScanError(IngestError):
+    """The radio could not scan (no adapter, Bluetooth stack down, transport lost)."""
+
+
 class AssignmentError(IngestError):
     """The remembered sensor assignment is missing, inconsistent or unreadable."""
 

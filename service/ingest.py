@@ -48,8 +48,10 @@ logger = logging.getLogger(__name__)
 KEEP_RESULTS = 20
 #: Request ids remembered for idempotent retries of POST /sets.
 KEEP_REQUEST_IDS = 100
+#: On shutdown, how long cancelled radio work may take to clean up.
+CLOSE_WORK_TIMEOUT_S = 0.5
 #: On shutdown, how long a running set may take to finish (stop, close the journal, analyse, store).
-CLOSE_SET_TIMEOUT_S = 1.5
+CLOSE_SET_TIMEOUT_S = 1.0
 
 T = TypeVar("T")
 
@@ -112,8 +114,12 @@ class IngestService:
         try:
             return await task
         except asyncio.CancelledError:
-            if self.closing and task.cancelled():
+            if self.closing and task.done():
                 raise ServiceClosingError("the service is shutting down; the request was cancelled") from None
+            raise
+        except Exception as exc:
+            if self.closing:  # e.g. the radio went away while the work was being cancelled
+                raise ServiceClosingError(f"the service is shutting down; the request was cancelled ({exc})") from exc
             raise
         finally:
             self._work.discard(task)
@@ -273,8 +279,11 @@ class IngestService:
         """Shut down: cancel request-driven radio work, stop the set and give it CLOSE_SET_TIMEOUT_S
         to end (whatever it recorded is in its journal; a set cut short is recovered at the next start)."""
         self.closing = True
-        for task in list(self._work):
+        work = list(self._work)
+        for task in work:
             task.cancel()
+        if work:  # let their clean-up (e.g. a scanner telling the radio to stop) finish
+            await asyncio.wait(work, timeout=CLOSE_WORK_TIMEOUT_S)
         if self.running:
             assert self.task is not None
             self.stop_set("service shutting down")

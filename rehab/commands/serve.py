@@ -1,15 +1,18 @@
 """`rehab serve`: the ingestion service for the dashboard — sensors, sets and live state over a
 loopback HTTP API (docs/ingestion.md). Every request must carry the installation's secret
 (``<data dir>/ingest-secret``, created owner-only on the first start); SIGTERM / SIGINT stop it
-within about a second, whatever a request asked for."""
+within about a second, whatever a request asked for: running work is cancelled, a running set gets
+one second to be stored, then the process ends (anything cut short is recovered at the next start)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import logging
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,12 +30,14 @@ console = Console(stderr=True)
 
 #: Default API port; the dashboard reads $REHAB_INGEST_URL or uses http://127.0.0.1:DEFAULT_PORT.
 DEFAULT_PORT = 8377
+#: At shutdown, how long the virtual sensors' process may take to exit before it is killed.
+STOP_SENSORS_S = 1.0
 
 
 async def _serve(
     *, host: str, port: int, transport: str | None, data_dir: Path | None, database_url: str | None,
     store_enabled: bool, ready_file: Path | None, origins: tuple[str, ...],
-    before_set: Callable[[SetRequest], Awaitable[None]] | None,
+    before_set: Callable[[SetRequest], Awaitable[None]] | None, sensors: Any = None,
 ) -> None:  # fmt: skip
     from rehab.commands.ingest_session import opened_service
     from service.secret import SecretError, load_or_create_secret
@@ -46,12 +51,21 @@ async def _serve(
         console=console, before_set=before_set,
     ) as service:
         await _serve_api(service, host=host, port=port, transport=transport, ready_file=ready_file,
-                         secret=secret, origins=origins)  # fmt: skip
+                         secret=secret, origins=origins, sensors=sensors)  # fmt: skip
+    # The service, the API and the store are closed; every journal is durable. End the process now
+    # rather than wait for worker threads (an analysis cut short, a radio call): whatever they were
+    # doing is redone by recovery at the next start, and a stop request must not wait for them.
+    if sensors is not None:
+        sensors.stop_blocking(timeout_s=STOP_SENSORS_S)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 async def _serve_api(
     service: IngestService, *, host: str, port: int, transport: str | None, ready_file: Path | None, secret: str,
-    origins: tuple[str, ...],
+    origins: tuple[str, ...], sensors: Any = None,
 ) -> None:  # fmt: skip
     from service.api import ApiServer
 
@@ -72,6 +86,8 @@ async def _serve_api(
         await stop.wait()
     finally:
         await service.close()  # cancels scans/identifies and stops the set, so open requests end now
+        if sensors is not None:
+            sensors.send_stop()  # after the radio work is cancelled (it talks to them); they wind down meanwhile
         await api.stop()
 
 
@@ -147,6 +163,7 @@ def register(app: typer.Typer) -> None:
                     database_url=database_url, store_enabled=not no_store, ready_file=ready_file,
                     origins=tuple(dashboard_origin or DEFAULT_ALLOWED_ORIGINS),
                     before_set=_virtual_patient(proc, seed=seed, pace=virtual_pace) if proc is not None else None,
+                    sensors=proc,
                 )
             )  # fmt: skip
         except OSError as exc:

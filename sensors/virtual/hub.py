@@ -60,13 +60,16 @@ class VirtualSensorHub:
         """The body does something new from the next start on: each named sensor gets its new
         source (keys: sensor names or roles ``thigh``/``pelvis`` matched against the names) and the
         shared body clock restarts, so thigh and pelvis begin the new motion together."""
-        for name, sensor in self.sensors.items():
+        chosen = {}
+        for name in self.sensors:
             source = sources.get(name)
             if source is None:
                 source = next((src for role, src in sources.items() if f"-{role}-" in name), None)
             if source is None:
                 raise KeyError(f"hub {self.link_name}: no new motion for sensor {name!r}")
-            sensor.source = source
+            chosen[name] = source
+        for name, source in chosen.items():  # all or nothing: one body does one thing
+            self.sensors[name].source = source
         self.body_clock.restart()
 
     async def start(self) -> None:

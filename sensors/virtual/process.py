@@ -193,6 +193,12 @@ class VirtualSensorProcess:
             finally:
                 sel.close()
 
+    def send_stop(self) -> None:
+        """SIGTERM the sensors' process now (it winds down while the caller does); reap it with
+        `stop_blocking`."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+
     def stop_blocking(self, timeout_s: float = 15.0) -> None:
         """SIGTERM the sensors' process (ours, by pid) and reap it."""
         proc, self.popen = self.popen, None

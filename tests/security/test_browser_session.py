@@ -5,6 +5,7 @@ name full of Markdown shows as the plain text it is (issues 15.5, 16.5, 16.7).""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -51,6 +52,18 @@ def dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         launch.stop(proc)
 
 
+@contextlib.contextmanager
+def _chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _sign_in(page, url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(url + "/", wait_until="domcontentloaded")
     page.get_by_role("textbox", name="Username").fill(username)
@@ -77,84 +90,66 @@ def _hello(page):
 
 
 def test_reload_keeps_the_user_signed_in_and_sign_out_ends_it(dashboard) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, data = dashboard
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            _sign_in(page, url, "eve")
-            heading = _hello(page)
-            # the display name is text: exactly what was typed, no link, image, colour, icon or formula
-            assert heading.inner_text().replace(WORD_JOINER, "").strip() == f"Hello, {EVIL_NAME}"
-            assert page.locator("a[href*='evil.example'], img[src*='evil.example']").count() == 0
-            signed_in_as = page.get_by_text("Signed in as").first.inner_text().replace(WORD_JOINER, "")
-            assert signed_in_as == f"Signed in as {EVIL_NAME} (patient)", signed_in_as
-            cookie = _session_cookie(context)
-            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
-            assert page.evaluate("document.cookie").find(COOKIE) == -1  # page scripts cannot read it
-            with Store(data_dir=data) as store, store._read() as s:
-                (row,) = s.scalars(select(WebSessionRow)).all()
-            assert row.token_hash == hashlib.sha256(cookie["value"].encode()).hexdigest()
+    with _chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        _sign_in(page, url, "eve")
+        heading = _hello(page)
+        # the display name is text: exactly what was typed, no link, image, colour, icon or formula
+        assert heading.inner_text().replace(WORD_JOINER, "").strip() == f"Hello, {EVIL_NAME}"
+        assert page.locator("a[href*='evil.example'], img[src*='evil.example']").count() == 0
+        signed_in_as = page.get_by_text("Signed in as").first.inner_text().replace(WORD_JOINER, "")
+        assert signed_in_as == f"Signed in as {EVIL_NAME} (patient)", signed_in_as
+        cookie = _session_cookie(context)
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+        assert page.evaluate("document.cookie").find(COOKIE) == -1  # page scripts cannot read it
+        with Store(data_dir=data) as store, store._read() as s:
+            (row,) = s.scalars(select(WebSessionRow)).all()
+        assert row.token_hash == hashlib.sha256(cookie["value"].encode()).hexdigest()
 
-            page.reload(wait_until="domcontentloaded")
-            _hello(page)  # still signed in
-            assert page.get_by_role("textbox", name="Password").count() == 0
+        page.reload(wait_until="domcontentloaded")
+        _hello(page)  # still signed in
+        assert page.get_by_role("textbox", name="Password").count() == 0
 
-            page.get_by_role("button", name="Sign out").click()
-            page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
-            page.reload(wait_until="domcontentloaded")
-            page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
-            assert page.get_by_role("heading", name="Hello").count() == 0
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        page.reload(wait_until="domcontentloaded")
+        page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        assert page.get_by_role("heading", name="Hello").count() == 0
 
-            # the old token is revoked in the store, not only forgotten by this browser
-            other = browser.new_context()
-            other.add_cookies([{**cookie, "sameSite": "Strict"}])
-            stolen = other.new_page()
-            stolen.goto(url + "/", wait_until="domcontentloaded")
-            stolen.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
-            assert stolen.get_by_role("heading", name="Hello").count() == 0
-        finally:
-            browser.close()
+        # the old token is revoked in the store, not only forgotten by this browser
+        other = browser.new_context()
+        other.add_cookies([{**cookie, "sameSite": "Strict"}])
+        stolen = other.new_page()
+        stolen.goto(url + "/", wait_until="domcontentloaded")
+        stolen.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        assert stolen.get_by_role("heading", name="Hello").count() == 0
 
 
 def test_a_phone_stays_signed_in_across_reloads(dashboard) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, _ = dashboard
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-            page = context.new_page()
-            _sign_in(page, url, "max")
+    with _chromium() as browser:
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        _sign_in(page, url, "max")
+        _hello(page)
+        _session_cookie(context)
+        for _ in range(2):
+            page.reload(wait_until="domcontentloaded")
             _hello(page)
-            _session_cookie(context)
-            for _ in range(2):
-                page.reload(wait_until="domcontentloaded")
-                _hello(page)
-        finally:
-            browser.close()
 
 
 def test_a_reload_does_not_reset_the_sign_in_lockout(dashboard) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, _ = dashboard
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context().new_page()
-            for _ in range(ACCOUNT_FREE_FAILURES):
-                _sign_in(page, url, "max", "wrong-password")
-                page.get_by_text("Wrong username or password").wait_for(timeout=30_000)
-            page.reload(wait_until="domcontentloaded")  # used to give five fresh tries
-            _sign_in(page, url, "max")  # even the right password waits
-            message = page.get_by_text("Too many failed sign-ins")
-            message.wait_for(timeout=30_000)
-            assert "try again in" in message.inner_text() and " s" in message.inner_text()
-            assert page.get_by_role("heading", name="Hello").count() == 0
-        finally:
-            browser.close()
+    with _chromium() as browser:
+        page = browser.new_context().new_page()
+        for _ in range(ACCOUNT_FREE_FAILURES):
+            _sign_in(page, url, "max", "wrong-password")
+            page.get_by_text("Wrong username or password").wait_for(timeout=30_000)
+        page.reload(wait_until="domcontentloaded")  # used to give five fresh tries
+        _sign_in(page, url, "max")  # even the right password waits
+        message = page.get_by_text("Too many failed sign-ins")
+        message.wait_for(timeout=30_000)
+        assert "try again in" in message.inner_text() and " s" in message.inner_text()
+        assert page.get_by_role("heading", name="Hello").count() == 0

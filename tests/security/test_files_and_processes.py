@@ -4,7 +4,6 @@ launcher stops its Streamlit child."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
@@ -123,9 +122,3 @@ def test_stopping_the_launcher_stops_the_streamlit_child(tmp_path: Path, how: st
                 os.kill(pid, signal.SIGKILL)
         launcher.wait(10)
 
-
-def test_logins_file_contents_are_json(tmp_path: Path) -> None:
-    data = tmp_path / "d"
-    data.mkdir(mode=0o700)
-    save_logins(data, DemoLogins({"a": "b"}))
-    assert json.loads((data / LOGINS_FILE).read_text()) == {"a": "b"}

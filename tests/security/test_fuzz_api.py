@@ -41,7 +41,8 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.di
 @st.composite
 def requests(draw: st.DrawFn, patient_id: int) -> tuple[str, str, dict[str, str], bytes | None, str]:
     method = draw(st.sampled_from(["GET", "POST", "POST", "POST", "PUT", "DELETE", "HEAD"]))
-    path = draw(st.sampled_from(PATHS))
+    # radio work (scans, identify) is real and slow: drawn a quarter as often as the other paths
+    path = draw(st.sampled_from(PATHS) | st.sampled_from([p for p in PATHS if not p.startswith("/sensors/")]))
     headers: dict[str, str] = {}
     secret = draw(st.sampled_from(["right", "right", "right", "none", "wrong"]))
     if draw(st.integers(0, 9)) == 0:
@@ -88,6 +89,7 @@ def test_fuzzed_requests_never_500_never_hang_and_sigterm_still_stops_it(rehab_s
     conn = http.client.HTTPConnection("127.0.0.1", serve.port, timeout=20)
     seen: dict[int, int] = {}
     slowest = [0.0]
+    http_s = [0.0]
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
@@ -113,6 +115,7 @@ def test_fuzzed_requests_never_500_never_hang_and_sigterm_still_stops_it(rehab_s
                     raise
         took = time.monotonic() - t0
         slowest[0] = max(slowest[0], took)
+        http_s[0] += took
         seen[resp.status] = seen.get(resp.status, 0) + 1
         assert resp.status < 500 or resp.status == 503, (resp.status, method, path, headers, body)
         # no hang: the longest legitimate wait is a default 3 s scan queued behind a set's 3 s scan
@@ -130,4 +133,4 @@ def test_fuzzed_requests_never_500_never_hang_and_sigterm_still_stops_it(rehab_s
     assert serve.stop() < 2.0, "SIGTERM after the fuzzing"
     assert seen.get(202, 0) >= 1, seen  # sets really started
     print(f"{sum(seen.values())} requests in {fuzz_s:.1f} s; statuses {dict(sorted(seen.items()))}; "
-          f"slowest {slowest[0]:.2f} s")
+          f"slowest {slowest[0]:.2f} s; in HTTP {http_s[0]:.1f} s")

@@ -146,3 +146,39 @@ def test_body_clock_starts_once_and_measures_from_its_origin() -> None:
     assert body.motion_time_s(103.5) == 3.5
     with pytest.raises(RuntimeError, match="not started"):
         BodyClock().motion_time_s(1.0)
+
+
+async def test_a_new_set_restarts_the_body_with_its_new_motion(ble) -> None:
+    """The patient follows each set (`VirtualSensorHub.restart_motion`): after a restart the next
+    start begins the new motion at time 0 on both sensors — and a stream still running re-anchors
+    at once instead of playing the old drill on."""
+    first = MotionSource.synthetic("first", seed=1)
+    second = MotionSource.synthetic("second", seed=2)
+    async with VirtualSensorHub() as hub:
+        thigh, pelvis = [
+            await hub.add_and_start(VirtualSensorConfig(name=sensor_name(ble.PROFILE.name, s, "0009")), first)
+            for s in ("thigh", "pelvis")
+        ]
+        a = await ble.connect(hub.transport, thigh.name, mtu=23)
+        await ble.start(a)
+        await asyncio.sleep(0.5)
+        n_before = len(thigh.sent)
+        hub.restart_motion({"thigh": second, "pelvis": second})  # by role, as `rehab serve` does
+        assert thigh.source is second and pelvis.source is second and not hub.body_clock.started
+        await asyncio.sleep(0.3)  # the running thigh stream re-anchors: the new set's time 0 is now
+        b = await ble.connect(hub.transport, pelvis.name, mtu=23)
+        await ble.start(b)
+        await asyncio.sleep(0.3)
+        for link in (a, b):
+            await ble.stop(link)
+            await link.client.disconnect()
+        body = hub.body_clock
+    before, after = _data(thigh, 0, n_before), _data(thigh, n_before)
+    assert before[-1].motion_t0_s >= 0.4
+    t_after = np.array([p.motion_t0_s for p in after])
+    assert t_after.min() < 0.05 and np.all(np.diff(t_after) > 0)  # from the new set's start, forward
+    _check_packets([p for p in after if p.motion_t0_s >= 0], second, body, thigh.clock, 100.0)
+    t_pelvis = np.array([p.motion_t0_s for p in _data(pelvis)])
+    assert 0.25 <= t_pelvis[0] <= 0.6  # joined the same new body clock ~0.3 s after it restarted
+    with pytest.raises(KeyError, match="no new motion"):
+        hub.restart_motion({"thigh": second})
