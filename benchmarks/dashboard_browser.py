@@ -112,15 +112,19 @@ def main(parts: tuple[str, ...] = ("patient", "roster")) -> None:
         browser.close()
 
 
-def patient_pages(browser: Any, tmp: Path, pool: SessionFactory) -> None:
-    one = Path(tmp) / "one-patient"
-    with Store(data_dir=one, password_hasher=FAST) as store:
+def served(data_dir: Path, pool: SessionFactory, what: str, **plan: int) -> tuple[Any, int]:
+    """Seed ``sample_clinic(**plan)`` into ``data_dir`` and start the dashboard on it: (process, port)."""
+    with Store(data_dir=data_dir, password_hasher=FAST) as store:
         t0 = time.perf_counter()
-        seed_clinic(store, sample_clinic(sessions_per_patient=365, patients_per_therapist=1), password=PASSWORD,
-                    factory=pool, with_raw=False)  # fmt: skip
-        print(f"seeded 1 patient × 365 sessions in {time.perf_counter() - t0:.1f} s", flush=True)
+        seed_clinic(store, sample_clinic(**plan), password=PASSWORD, factory=pool, with_raw=False)
+        print(f"seeded {what} in {time.perf_counter() - t0:.1f} s", flush=True)
     port = launch.free_port()
-    proc = launch.start(port, data_dir=one, quiet=True, timeout_s=90)
+    return launch.start(port, data_dir=data_dir, quiet=True, timeout_s=90), port
+
+
+def patient_pages(browser: Any, tmp: Path, pool: SessionFactory) -> None:
+    proc, port = served(tmp / "one-patient", pool, "1 patient × 365 sessions", sessions_per_patient=365,
+                        patients_per_therapist=1)  # fmt: skip
     try:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         report("sign-in → Today (patient, 365 sessions)", [sign_in(page, f"http://127.0.0.1:{port}/", "patient1", "Hello, Patient 1", 0)])
@@ -148,14 +152,8 @@ def patient_pages(browser: Any, tmp: Path, pool: SessionFactory) -> None:
 
 
 def roster_page(browser: Any, tmp: Path, pool: SessionFactory) -> None:
-    roster = Path(tmp) / "roster"
-    with Store(data_dir=roster, password_hasher=FAST) as store:
-        t0 = time.perf_counter()
-        seed_clinic(store, sample_clinic(patients_per_therapist=500, sessions_per_patient=4), password=PASSWORD,
-                    factory=pool, with_raw=False)  # fmt: skip
-        print(f"seeded 500 patients × 4 sessions in {time.perf_counter() - t0:.1f} s", flush=True)
-    port = launch.free_port()
-    proc = launch.start(port, data_dir=roster, quiet=True, timeout_s=90)
+    proc, port = served(tmp / "roster", pool, "500 patients × 4 sessions", patients_per_therapist=500,
+                        sessions_per_patient=4)  # fmt: skip
     try:
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         report("sign-in → Roster (500 patients)", [sign_in(page, f"http://127.0.0.1:{port}/", "therapist1", "Roster", 1)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +330,20 @@ def session_drilldown(store: Store, user: User, session_id: Any, *, for_patient:
         st.caption(f"Pain note: {pain.note}")
 
 
+# ---------------------------------------------------------------------------------- decisions
+def decision_buttons(store: Store, user: User, decision_id: int, *, key: str, cols: Sequence[Any]) -> None:
+    """Accept / Reject of one stored progression suggestion, in ``cols`` (two columns); the
+    decision is re-checked (``progress.decide_pending``) and the page reruns."""
+    from dashboard import progress
+
+    if cols[0].button("Accept", key=f"{key}accept_{decision_id}", type="primary", width="stretch"):
+        progress.decide_pending(store, user, decision_id, accept=True)
+        st.rerun()
+    if cols[1].button("Reject", key=f"{key}reject_{decision_id}", width="stretch"):
+        progress.decide_pending(store, user, decision_id, accept=False)
+        st.rerun()
+
+
 # ---------------------------------------------------------------------------------- downloads
 SESSION_TABLES = ("summary", "reps", "angles", "raw")
 
@@ -352,21 +366,18 @@ def _deferred(fn: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
     return lambda: fn(*args)
 
 
+def _zip_button(label: str, data: Callable[[], bytes], file_name: str, key: str) -> None:
+    st.download_button(label, data=data, file_name=file_name, mime="application/zip", key=key, on_click="ignore",
+                       type="primary", icon=":material/folder_zip:")  # fmt: skip
+
+
 def session_downloads(store: Store, user: User, session_id: Any) -> None:
     sid = auth.require_session(store, user, session_id)
     rec = store.get_session(sid)
     if rec.status == "recording":
         return
-    st.download_button(
-        "All of this session (zip)",
-        data=_deferred(exporting.session_zip_bytes, store, sid),
-        file_name=f"session-{sid}.zip",
-        mime="application/zip",
-        key=f"dl_session_{sid}_zip",
-        on_click="ignore",
-        type="primary",
-        icon=":material/folder_zip:",
-    )
+    _zip_button("All of this session (zip)", _deferred(exporting.session_zip_bytes, store, sid),
+                f"session-{sid}.zip", f"dl_session_{sid}_zip")  # fmt: skip
     tables = [t for t in SESSION_TABLES if t != "raw" or rec.raw_path]
     cols = st.columns(len(tables))
     for col, table in zip(cols, tables, strict=True):
@@ -382,16 +393,8 @@ def session_downloads(store: Store, user: User, session_id: Any) -> None:
 
 def patient_downloads(store: Store, user: User, patient_id: Any) -> None:
     pid = auth.require_patient(store, user, patient_id)
-    st.download_button(
-        "Everything of this patient (zip: history tables + every session's CSVs)",
-        data=_deferred(exporting.patient_zip_bytes, store, pid),
-        file_name=f"patient-{pid}.zip",
-        mime="application/zip",
-        key=f"dl_patient_{pid}_zip",
-        on_click="ignore",
-        type="primary",
-        icon=":material/folder_zip:",
-    )
+    _zip_button("Everything of this patient (zip: history tables + every session's CSVs)",
+                _deferred(exporting.patient_zip_bytes, store, pid), f"patient-{pid}.zip", f"dl_patient_{pid}_zip")  # fmt: skip
     cols = st.columns(3)
     for i, table in enumerate(exporting.PATIENT_TABLES):
         cols[i % 3].download_button(

@@ -24,7 +24,12 @@ from typing import Any
 import streamlit as st
 
 from dashboard import wording
-from dashboard.live_client import LiveClient, LiveServiceError, LiveState
+from dashboard.live_client import (
+    LiveClient,
+    LiveServiceError,
+    LiveState,
+    _num,  # the snapshot's one number reader
+)
 from program import DRILLS
 from tracker.conventions import MIN_CALIBRATION_STAND_S
 from tracker.sanity import SensorIssue
@@ -84,14 +89,6 @@ class LiveExtras:
             last_rep_hold_s=_num(last.get("hold_s")),
             issues=tuple(issues),
         )
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def placement_help(*, expanded: bool = False) -> None:

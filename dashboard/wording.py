@@ -71,6 +71,14 @@ def stage_words(exercise: str, stage: str | None) -> str:
         return stage
 
 
+def step_words(exercise: str, decision: Any) -> str:
+    """A suggested step as the therapist reads it: "from 'Foot starts on a box' to 'Foot starts on
+    the floor'", or "target from 80° to 85°" (a ``store.ProgressionDecision``)."""
+    if decision.kind == "stage":
+        return f"from '{stage_words(exercise, decision.from_stage)}' to '{stage_words(exercise, decision.to_stage)}'"
+    return f"target from {deg(decision.from_target_rom_deg)} to {deg(decision.to_target_rom_deg)}"
+
+
 def difficulty_words(value: str | None) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else DIFFICULTY_WORDS.get(value, value)
 

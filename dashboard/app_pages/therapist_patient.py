@@ -64,21 +64,13 @@ with program:
             st.markdown(f"**{charts.drill_label(rx.exercise, rx.side)}** — {stage} · target {wording.deg(rx.target_rom_deg)}")
             decision = pending.get(rx.id)
             if decision is not None:
-                step = (f"from '{wording.stage_words(rx.exercise, decision.from_stage)}' to "
-                        f"'{wording.stage_words(rx.exercise, decision.to_stage)}'" if decision.kind == "stage"
-                        else f"target from {wording.deg(decision.from_target_rom_deg)} to {wording.deg(decision.to_target_rom_deg)}")  # fmt: skip
+                step = wording.step_words(rx.exercise, decision)
                 st.success(f"Suggested {wording.when(decision.suggested_at)}: move {step}.", icon=":material/trending_up:")
                 for e in decision.evidence:
                     if "reason" in e:
                         st.markdown(f"- {e['reason']}")
                 evidence_table(decision.evidence, key=f"evidence_{decision.id}")
-                c = st.columns(2)
-                if c[0].button("Accept", key=f"accept_{decision.id}", type="primary", width="stretch"):
-                    progress.decide_pending(store, user, decision.id, accept=True)
-                    st.rerun()
-                if c[1].button("Reject", key=f"reject_{decision.id}", width="stretch"):
-                    progress.decide_pending(store, user, decision.id, accept=False)
-                    st.rerun()
+                components.decision_buttons(store, user, decision.id, key="", cols=st.columns(2))
             else:
                 result = progress.check_progression(history, rx)
                 st.caption("No step suggested now: " + "; ".join(result.reasons))

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import alerts, auth, charts, progress, wording
+from dashboard import alerts, auth, charts, components, wording
 from dashboard.state import get_store
 from dashboard.text import plain
 
@@ -31,20 +31,14 @@ if pending or to_review:
     st.header(f"Waiting for you ({len(pending) + len(to_review)})")
 for d in pending:
     rx = store.get_prescription(d.prescription_id)
-    step = (f"'{wording.stage_words(rx.exercise, d.from_stage)}' → '{wording.stage_words(rx.exercise, d.to_stage)}'"
-            if d.kind == "stage" else f"target {wording.deg(d.from_target_rom_deg)} → {wording.deg(d.to_target_rom_deg)}")  # fmt: skip
+    step = wording.step_words(rx.exercise, d)
     with st.container(border=True):
         c = st.columns([5, 1, 1])
         why = next((e["reason"] for e in d.evidence if "reason" in e), d.reason)
         c[0].markdown(f"**{plain(names.get(d.patient_id, d.patient_id))}** — "
                       f"{charts.drill_label(rx.exercise, rx.side)}: {step}")  # fmt: skip
         c[0].caption(f"{why} · suggested {wording.when(d.suggested_at)}")
-        if c[1].button("Accept", key=f"roster_accept_{d.id}", type="primary", width="stretch"):
-            progress.decide_pending(store, user, d.id, accept=True)
-            st.rerun()
-        if c[2].button("Reject", key=f"roster_reject_{d.id}", width="stretch"):
-            progress.decide_pending(store, user, d.id, accept=False)
-            st.rerun()
+        components.decision_buttons(store, user, d.id, key="roster_", cols=c[1:])
 for a in to_review:
     with st.container(border=True):
         recommended = [r["drill"] for r in (a.result or {}).get("recommendations", []) if r.get("recommended")]

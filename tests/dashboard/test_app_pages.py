@@ -238,7 +238,7 @@ def test_roster_accepts_in_place(clinic: SeededClinic, session_pool) -> None:
     decision = clinic.store.propose_progression(rx_id)
     at = sign_in("therapist1")
     assert "Waiting for you (1)" in texts(at)
-    assert "'Foot starts on a box' → 'Foot starts on the floor'" in texts(at)  # stages in the patient's words
+    assert "from 'Foot starts on a box' to 'Foot starts on the floor'" in texts(at)  # stages in the patient's words
     at.button(key=f"roster_accept_{decision.id}").click().run()
     assert not at.exception and clinic.store.get_prescription(rx_id).stage == "floor"
     assert "Waiting for you" not in texts(at)
