@@ -124,8 +124,11 @@ def _one_set(page, screenshots: Path | None, run: int) -> None:  # type: ignore[
         save_screenshot(screenshots / "phone-live-set.png", page.screenshot())
     stop.click()
     page.get_by_text("How did it feel?").first.wait_for(timeout=90_000)
+    groups = page.locator('[data-testid="stButtonGroup"]')
+    wait_until(lambda: groups.count() == 2, timeout_s=30, what="the two answers (how it felt, pain)", page=page)
+    settled(page)
     assert errors_on(page) == []
-    felt, pain = page.locator('[data-testid="stButtonGroup"]').all()
+    felt, pain = groups.all()
     felt.get_by_text("About right", exact=True).click()
     pain.get_by_text("2", exact=True).click()
     page.get_by_role("button", name="Save").click()
