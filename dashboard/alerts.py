@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard import wording
 from dashboard.charts import drill_label
 
 ALERT_COLUMNS = ["patient_id", "display_name", "alert", "detail"]
@@ -79,12 +80,39 @@ def roster_alerts(roster: pd.DataFrame, rules: AlertRules | None = None, *, toda
                 "compensation rising",
                 f"compensated reps {100 * r.compensation_rate:.0f}% (was {100 * r.compensation_rate_prev:.0f}%)",
             )
+        flagged = getattr(r, "flagged_sessions", 0)
+        if _finite(flagged) and flagged > 0:
+            add("check sensors", f"{int(flagged)} set(s) in the last 7 days marked 'check your sensors' (left out)")
     return pd.DataFrame(rows, columns=ALERT_COLUMNS)
 
 
-def roster_table(roster: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
-    """The roster as the therapist reads it: percentages, rounded numbers, an alert count per row."""
+#: The roster's columns that fit a 1400 px screen with the sidebar open (the rest behind a toggle).
+COMPACT_COLUMNS = ("patient", "alerts", "adherence_pct", "latest", "rom_text", "compensation_pct", "latest_pain",
+                   "last_session")  # fmt: skip
+
+
+def roster_table(
+    roster: pd.DataFrame,
+    alerts: pd.DataFrame,
+    *,
+    pending: dict[int, int] | None = None,
+    today: dt.date | None = None,
+) -> pd.DataFrame:
+    """The roster as the therapist reads it: percentages, rounded numbers, an alert count per row,
+    the latest drill with its stage in the patient's words, readable "last session" text, and the
+    number of decisions waiting (``pending``: patient id → count)."""
     counts = alerts.groupby("patient_id").size() if len(alerts) else pd.Series(dtype="int64")
+    pending = pending or {}
+    stages = roster["latest_stage"] if "latest_stage" in roster else pd.Series([None] * len(roster), index=roster.index)
+    latest = [
+        f"{drill_label(e, s)} · {wording.stage_words(e, st)}" if isinstance(e, str) and isinstance(st, str)
+        else drill_label(e, s) if isinstance(e, str) else "—"
+        for e, s, st in zip(roster["latest_exercise"], roster["latest_side"], stages, strict=True)
+    ]  # fmt: skip
+    rom_text = [
+        "—" if not _finite(r) else f"{r:.0f}° / {t:.0f}°" if _finite(t) else f"{r:.0f}°"
+        for r, t in zip(roster["latest_rom_deg"], roster["target_rom_deg"], strict=True)
+    ]
     out = pd.DataFrame(
         {
             "patient_id": roster["patient_id"].astype("int64"),
@@ -104,6 +132,11 @@ def roster_table(roster: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
             "compensation_trend_pct": 100.0 * roster["compensation_trend"].astype("float64"),
             "latest_pain": roster["latest_pain"].astype("float64"),
             "days_since_last": roster["days_since_last_session"].astype("float64"),
+            "this_week": [f"{d} of {p}" for d, p in zip(roster["sessions_this_week"], roster["prescribed_this_week"], strict=True)],
+            "latest": latest,
+            "rom_text": rom_text,
+            "last_session": [wording.days_ago(v, today=today) for v in roster["last_session_at"]],
+            "pending": roster["patient_id"].map(lambda p: pending.get(int(p), 0)).astype("int64"),
         }
     )
     return out

@@ -28,6 +28,7 @@ def pages_for(role: str | None) -> dict[str, list[st.Page]] | list[st.Page]:
             _page("patient_today", "Today", ":material/today:", "today", default=True),
             _page("patient_live", "Exercise now", ":material/play_circle:", "live"),
             _page("patient_history", "My progress", ":material/trending_up:", "history"),
+            _page("patient_checkup", "Check-up", ":material/checklist:", "checkup"),
         ]
     if role == "therapist":
         return [

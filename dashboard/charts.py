@@ -20,7 +20,10 @@ from tracker.results import Rep
 
 #: Curves are thinned to at most this many points before they reach the browser (a 10-minute
 #: 100 Hz session is 60,000 rows; the eye cannot see more than a few thousand on a laptop).
-MAX_CURVE_POINTS = 3000
+MAX_CURVE_POINTS = 1200
+#: Sessions a history chart draws one by one; longer histories are drawn as weekly means (a year of
+#: sessions is 365 marks per chart, which the browser takes a second to paint and the eye cannot use).
+MAX_HISTORY_POINTS = 90
 #: How much history a live trace keeps on screen, seconds.
 LIVE_WINDOW_S = 20.0
 
@@ -91,21 +94,36 @@ def _history_base(history: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def weekly(df: pd.DataFrame, values: Sequence[str], *, by: Sequence[str] = ("drill",)) -> pd.DataFrame:
+    """Mean of ``values`` per week (Monday) and group when there are more than ``MAX_HISTORY_POINTS``
+    rows; the rows as they are otherwise. ``started_at`` becomes the week's Monday."""
+    if len(df) <= MAX_HISTORY_POINTS:
+        return df
+    week = df["started_at"].dt.to_period("W-SUN").dt.start_time
+    return df.assign(started_at=week).groupby([*by, "started_at"], as_index=False)[list(values)].mean()
+
+
+def _date_title(df: pd.DataFrame, original: pd.DataFrame) -> str:
+    return "Week" if len(df) < len(original) else "Date"
+
+
 def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> Layered:
     """ROM per session over time, one colour per drill, with each drill's target as a dashed line."""
     _need(history, ["rom_deg", "target_rom_deg"], "history")
-    df = _history_base(history)[["started_at", "drill", "rom_deg", "target_rom_deg"]]
-    df = df.astype({"rom_deg": "float64", "target_rom_deg": "float64"})
-    x = alt.X("started_at:T", title="Date")
+    base = _history_base(history)[["started_at", "drill", "rom_deg", "target_rom_deg"]]
+    base = base.astype({"rom_deg": "float64", "target_rom_deg": "float64"})
+    df = weekly(base, ["rom_deg", "target_rom_deg"])
+    when = _date_title(df, base)
+    x = alt.X("started_at:T", title=when)
     color = alt.Color("drill:N", title="Drill")
     rom = (
         alt.Chart(df.dropna(subset=["rom_deg"]))
-        .mark_line(point=True)
+        .mark_line(point=len(df) <= MAX_HISTORY_POINTS)
         .encode(
             x=x,
             y=alt.Y("rom_deg:Q", title="Range of motion (°)"),
             color=color,
-            tooltip=[alt.Tooltip("started_at:T", title="Date"), "drill:N", alt.Tooltip("rom_deg:Q", format=".0f")],
+            tooltip=[alt.Tooltip("started_at:T", title=when), "drill:N", alt.Tooltip("rom_deg:Q", format=".0f")],
         )
     )
     target = (
@@ -122,7 +140,7 @@ def reps_vs_prescribed_chart(history: pd.DataFrame, *, height: int = 300) -> Lay
     df = _history_base(history)
     sets = pd.to_numeric(df["prescribed_sets"], errors="coerce").astype("float64")
     reps = pd.to_numeric(df["prescribed_reps"], errors="coerce").astype("float64")
-    df = pd.DataFrame(
+    full = pd.DataFrame(
         {
             "started_at": df["started_at"],
             "drill": df["drill"],
@@ -131,7 +149,8 @@ def reps_vs_prescribed_chart(history: pd.DataFrame, *, height: int = 300) -> Lay
             "prescribed": sets * reps,
         }
     )
-    x = alt.X("started_at:T", title="Date")
+    df = weekly(full, ["reps_done", "compensated", "prescribed"])  # per session, averaged over the week
+    x = alt.X("started_at:T", title=_date_title(df, full))
     bars = (
         alt.Chart(df)
         .mark_bar(opacity=0.8)
@@ -156,12 +175,13 @@ def pain_chart(history: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     df = _history_base(history)
     after = pd.to_numeric(df["pain_after"], errors="coerce").astype("float64")
     before = pd.to_numeric(df["pain_before"], errors="coerce").astype("float64")
-    df = pd.DataFrame({"started_at": df["started_at"], "pain": after.fillna(before)}).dropna()
+    full = pd.DataFrame({"started_at": df["started_at"], "pain": after.fillna(before)}).dropna()
+    df = weekly(full, ["pain"], by=())
     return (
         alt.Chart(df)
-        .mark_line(point=True, color=PAIN_COLOR)
+        .mark_line(point=len(df) <= MAX_HISTORY_POINTS, color=PAIN_COLOR)
         .encode(
-            x=alt.X("started_at:T", title="Date"),
+            x=alt.X("started_at:T", title=_date_title(df, full)),
             y=alt.Y("pain:Q", title="Pain (0–10)", scale=alt.Scale(domain=[0, 10])),
             tooltip=[alt.Tooltip("started_at:T", title="Date"), "pain:Q"],
         )
@@ -173,14 +193,15 @@ def compensation_trend_chart(history: pd.DataFrame, *, height: int = 260) -> alt
     """Share of reps flagged for compensation per session, one line per drill (0–100 %)."""
     _need(history, ["compensation_rate"], "history")
     df = _history_base(history)
-    df = pd.DataFrame(
+    full = pd.DataFrame(
         {"started_at": df["started_at"], "drill": df["drill"], "compensation_pct": 100.0 * df["compensation_rate"]}
     ).dropna()
+    df = weekly(full, ["compensation_pct"])
     return (
         alt.Chart(df)
-        .mark_line(point=True)
+        .mark_line(point=len(df) <= MAX_HISTORY_POINTS)
         .encode(
-            x=alt.X("started_at:T", title="Date"),
+            x=alt.X("started_at:T", title=_date_title(df, full)),
             y=alt.Y("compensation_pct:Q", title="Compensated reps (%)", scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("drill:N", title="Drill"),
             tooltip=[alt.Tooltip("started_at:T", title="Date"), "drill:N", alt.Tooltip("compensation_pct:Q", format=".0f")],
@@ -315,9 +336,16 @@ def roster_overview_chart(table: pd.DataFrame, *, height: int = 380) -> Layered:
     df = table[["patient", "rom_vs_target_pct", "compensation_pct", "alerts", "adherence_pct"]].copy()
     df["status"] = np.where(df["alerts"].astype("int64") > 0, "needs attention", "on track")
     df = df.dropna(subset=["rom_vs_target_pct", "compensation_pct"])
+    # every point is named on hover; the ones needing attention are also labelled (the first 12)
+    labelled = df[df["status"] == "needs attention"].nlargest(12, "compensation_pct")
+    labels = (
+        alt.Chart(labelled)
+        .mark_text(align="left", dx=7, dy=-7, fontSize=12)
+        .encode(x="rom_vs_target_pct:Q", y="compensation_pct:Q", text="patient:N")
+    )
     points = (
         alt.Chart(df)
-        .mark_circle(size=90, opacity=0.8)
+        .mark_circle(size=110, opacity=0.8)
         .encode(
             x=alt.X("rom_vs_target_pct:Q", title="Latest ROM (% of target)", scale=alt.Scale(zero=False, nice=True)),
             y=alt.Y("compensation_pct:Q", title="Compensated reps (%)"),
@@ -326,9 +354,13 @@ def roster_overview_chart(table: pd.DataFrame, *, height: int = 380) -> Layered:
                 title="",
                 scale=alt.Scale(domain=["on track", "needs attention"], range=[TARGET_COLOR, COMPENSATED_COLOR]),
             ),
-            tooltip=["patient:N", alt.Tooltip("rom_vs_target_pct:Q", format=".0f"), alt.Tooltip("compensation_pct:Q", format=".0f"),
-                     alt.Tooltip("adherence_pct:Q", format=".0f"), "alerts:Q"],
+            tooltip=[alt.Tooltip("patient:N", title="Patient"),
+                     alt.Tooltip("rom_vs_target_pct:Q", format=".0f", title="ROM (% of target)"),
+                     alt.Tooltip("compensation_pct:Q", format=".0f", title="Compensated reps (%)"),
+                     alt.Tooltip("adherence_pct:Q", format=".0f", title="Adherence (%)"),
+                     alt.Tooltip("alerts:Q", title="Alerts")],  # fmt: skip
         )
     )
     target = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color=TARGET_COLOR, strokeDash=[6, 4]).encode(x="x:Q")
-    return alt.layer(points, target).properties(height=height, title="Patients: ROM vs target and compensation")
+    # the points layer last: on top, so the hover reaches them
+    return alt.layer(target, labels, points).properties(height=height, title="Patients: ROM vs target and compensation")

@@ -28,6 +28,10 @@ class PlanItem:
     stage_title: str
     instructions: tuple[str, ...]
     emphasis: str
+    hold_where: str = "at the top"
+    warning_sign: str = ""
+    #: When the therapist last moved this prescription to its current stage (accepted suggestion).
+    stage_since: dt.datetime | None = None
 
 
 def week_start(now: dt.datetime) -> dt.datetime:
@@ -36,7 +40,7 @@ def week_start(now: dt.datetime) -> dt.datetime:
     return (now - dt.timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _item(rx: Prescription, done: int) -> PlanItem:
+def _item(rx: Prescription, done: int, stage_since: dt.datetime | None = None) -> PlanItem:
     drill = DRILLS.get(rx.exercise)
     stage_title, instructions, emphasis = "", tuple[str, ...](), ""
     if drill is not None:
@@ -48,7 +52,9 @@ def _item(rx: Prescription, done: int) -> PlanItem:
                 stage = None
             if stage is not None:
                 stage_title = stage.title
-                instructions = tuple(dict.fromkeys((*stage.instructions, *drill.instructions)))
+                # the stage's own step (box or floor) right after "stand tall", each step once
+                steps = list(drill.instructions)
+                instructions = tuple(dict.fromkeys((*steps[:1], *stage.instructions, *steps[1:])))
     return PlanItem(
         prescription_id=rx.id,
         exercise=rx.exercise,
@@ -64,16 +70,29 @@ def _item(rx: Prescription, done: int) -> PlanItem:
         stage_title=stage_title,
         instructions=tuple(instructions),
         emphasis=emphasis,
+        hold_where=drill.hold_where if drill else "at the top",
+        warning_sign=drill.warning_sign if drill else "",
+        stage_since=stage_since,
     )
 
 
-def weekly_plan(store: Store, patient_id: int, *, now: dt.datetime | None = None) -> list[PlanItem]:
+def weekly_plan(
+    store: Store, patient_id: int, *, now: dt.datetime | None = None, history: pd.DataFrame | None = None
+) -> list[PlanItem]:
+    """The patient's active prescriptions with this week's count; ``history``: the patient's
+    ``Store.patient_history`` when the caller has it (cached) already."""
     now = now or dt.datetime.now(dt.UTC)
     start = pd.Timestamp(week_start(now))
-    history = store.patient_history(patient_id)
-    week = history[(history["started_at"] >= start) & (history["status"] != "recording")]
+    history = store.patient_history(patient_id) if history is None else history
+    training = (history["status"] != "recording") & history["assessment_id"].isna()  # check-up sets are not training
+    week = history[(history["started_at"] >= start) & training]
+    accepted = {
+        d.prescription_id: d.decided_at
+        for d in store.list_progression_decisions(patient_id, status="accepted")
+        if d.kind == "stage" and d.decided_at is not None
+    }
     items = []
     for rx in store.list_prescriptions(patient_id):
         done = int(((week["exercise"] == rx.exercise) & (week["side"] == rx.side)).sum())
-        items.append(_item(rx, done))
+        items.append(_item(rx, done, accepted.get(rx.id)))
     return items

@@ -104,6 +104,12 @@ class Drill:
     stages: tuple[Stage, ...]
     #: Ceiling for target-ROM progression of mobility drills (degrees, drill direction).
     max_target_rom_deg: float
+    #: The article's own sentence saying whom the drill is right for (quoted to the therapist).
+    article_sentence: str = ""
+    #: The warning sign the patient watches for in this drill ("" when there is none).
+    warning_sign: str = ""
+    #: Where in the movement the prescribed hold is ("at the top" of a knee raise, "at the bottom" of a squat).
+    hold_where: str = "at the top"
     source: str = SOURCE_ARTICLE
 
     def stage(self, key: str) -> Stage:
@@ -135,8 +141,7 @@ _KNEE_RAISE = Drill(
     right_for_you_if=("Everyone. (The article: 'This one is right for you. That's not a typo.')",),
     instructions=(
         "Stand tall. Hold a chair or the wall lightly for balance.",
-        "Put the foot of your exercise leg on a low box or step.",
-        "Slowly lift your knee up toward your chest.",
+        "Slowly lift the knee of your exercise leg up toward your chest.",
         "Keep your back tall. Do not let your lower back round.",
         "Pause at the top.",
         "Lower your foot slowly back down.",
@@ -173,6 +178,14 @@ _KNEE_RAISE = Drill(
         ),
     ),
     max_target_rom_deg=120.0,
+    article_sentence=(
+        "This one is right for you. That's not a typo. Everyone can benefit from strengthening their "
+        "iliopsoas complex."
+    ),
+    warning_sign=(
+        "Warning sign: you can't raise your knee without your lower back rounding. Lift only as high "
+        "as your back stays still, and tell your therapist."
+    ),
 )
 
 _HIP_EXTENSION = Drill(
@@ -222,6 +235,12 @@ _HIP_EXTENSION = Drill(
         ),
     ),
     max_target_rom_deg=25.0,
+    article_sentence=(
+        "This one is right for you if you have lower back pain, anterior pelvic tilt, and difficulty "
+        "extending your leg behind your body."
+    ),
+    warning_sign="Warning sign: your lower back arches as the leg goes back. Move the leg only as far as your back stays still.",
+    hold_where="at the back",
 )
 
 _DEEP_SQUAT = Drill(
@@ -270,6 +289,13 @@ _DEEP_SQUAT = Drill(
         ),
     ),
     max_target_rom_deg=120.0,
+    article_sentence=(
+        "This one is right for you if you have a hard time sinking into a deeper squat, you can't raise "
+        "your knee up without your lower back rounding, or if you have a hard time sitting up in a chair "
+        "with your back straight."
+    ),
+    warning_sign="Warning sign: your tailbone tucks under at the bottom. Stop just above that depth.",
+    hold_where="at the bottom",
 )
 
 #: The catalogue, in the article's order (strengthening first).

@@ -29,6 +29,16 @@ from tracker.results import SessionAnalysis
 SuggestionStatus = Literal["pending", "accepted", "rejected"]
 SUGGESTION_STATUSES: Final[tuple[SuggestionStatus, ...]] = ("pending", "accepted", "rejected")
 SuggestionKind = Literal["stage", "target_rom"]
+SUGGESTION_KINDS: Final[tuple[SuggestionKind, ...]] = ("stage", "target_rom")
+#: The patient's answer after each set: how the drill felt ("only progress when ... too easy").
+Difficulty = Literal["too_easy", "about_right", "too_hard"]
+DIFFICULTIES: Final[tuple[Difficulty, ...]] = ("too_easy", "about_right", "too_hard")
+#: The answers in the patient's words (the dashboard's buttons; the therapist reads the same).
+DIFFICULTY_WORDS: Final[dict[str, str]] = {
+    "too_easy": "Too easy",
+    "about_right": "About right",
+    "too_hard": "Too hard",
+}
 
 #: Columns a session-history DataFrame must have (``rom_deg`` may instead be
 #: ``mean_peak_hip_flexion_deg``; ``side`` is optional).
@@ -102,6 +112,15 @@ class SessionOutcome:
     started_at: datetime
     side: Side | None = None
     session_id: str | None = None
+    #: The patient's answer after the set ("too_easy" | "about_right" | "too_hard"), None if not asked.
+    difficulty: Difficulty | None = None
+
+    def __post_init__(self) -> None:
+        if self.difficulty is not None and self.difficulty not in DIFFICULTIES:
+            raise ProgressionInputError(
+                f"session {self.session_id or self.started_at}: difficulty {self.difficulty!r}; "
+                f"expected one of {', '.join(DIFFICULTIES)}"
+            )
 
     @classmethod
     def from_analysis(
@@ -111,6 +130,7 @@ class SessionOutcome:
         stage: str,
         started_at: datetime,
         session_id: str | None = None,
+        difficulty: Difficulty | None = None,
     ) -> SessionOutcome:
         """From the processing core's result: full reps count, ROM = |mean peak hip flexion|."""
         s = analysis.summary
@@ -123,6 +143,7 @@ class SessionOutcome:
             started_at=started_at,
             side=analysis.side,
             session_id=session_id,
+            difficulty=difficulty,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,6 +166,13 @@ class SessionCheck:
     max_compensation_rate: float
     passed: bool
     reasons: tuple[str, ...]
+    difficulty: str | None = None
+
+
+def when(started_at: datetime | str) -> str:
+    """A session's date as people read it ("Fri 03 Oct 2026 09:00"), not ISO 8601."""
+    ts = datetime.fromisoformat(started_at) if isinstance(started_at, str) else started_at
+    return f"{ts:%a %d %b %Y %H:%M}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +279,10 @@ class ProgressionRule:
         the drill's ``max_target_rom_deg``. Default 5°.
     suggest_rom_increase
         Set False to suggest only stage changes. Default True.
+    require_too_easy
+        The article: progress "only when [the box version] is feeling too easy". When True (default),
+        a stage change also needs the patient's latest answer among those sessions to be "too easy",
+        and any "too hard" among them stops every suggestion. False: the sensors alone decide.
     """
 
     def __init__(
@@ -261,6 +293,7 @@ class ProgressionRule:
         max_compensation_rate: float = 0.1,
         rom_step_deg: float = 5.0,
         suggest_rom_increase: bool = True,
+        require_too_easy: bool = True,
     ) -> None:
         self.last_n_sessions = last_n_sessions
         self.min_reps_fraction = min_reps_fraction
@@ -268,6 +301,7 @@ class ProgressionRule:
         self.max_compensation_rate = max_compensation_rate
         self.rom_step_deg = rom_step_deg
         self.suggest_rom_increase = suggest_rom_increase
+        self.require_too_easy = require_too_easy
         self._validate()
 
     def _validate(self) -> None:
@@ -299,6 +333,7 @@ class ProgressionRule:
             "max_compensation_rate": self.max_compensation_rate,
             "rom_step_deg": self.rom_step_deg,
             "suggest_rom_increase": self.suggest_rom_increase,
+            "require_too_easy": self.require_too_easy,
         }
 
     def __repr__(self) -> str:
@@ -343,7 +378,7 @@ class ProgressionRule:
             return ProgressionCheck(
                 ready=False,
                 reasons=tuple(
-                    f"session {c.started_at}: {'; '.join(c.reasons)}" for c in failed
+                    f"session {when(c.started_at)}: {'; '.join(c.reasons)}" for c in failed
                 ),
                 sessions=checks,
                 suggestion=None,
@@ -351,9 +386,32 @@ class ProgressionRule:
         criteria = self._criteria_text(prescription)
         evidence_reason = f"the last {self.last_n_sessions} sessions at '{stage_title}' all met {criteria}"
         nxt = drill.next_stage(prescription.stage)
+        answers = [r.difficulty for r in recent if r.difficulty is not None]
+        latest = answers[-1] if answers else None
+        felt = "not asked" if latest is None else DIFFICULTY_WORDS[latest].lower()
+        if self.require_too_easy and "too_hard" in answers:
+            n_hard = answers.count("too_hard")
+            return ProgressionCheck(
+                False,
+                (evidence_reason, f"but the patient said 'too hard' after {n_hard} of these sessions: no step up"),
+                checks,
+                None,
+            )
         if nxt is not None:
+            if self.require_too_easy and latest != "too_easy":
+                return ProgressionCheck(
+                    False,
+                    (
+                        evidence_reason,
+                        f"the patient's latest answer: {felt}; the article: move on to '{nxt.title}' only "
+                        f"when '{stage_title}' feels too easy",
+                    ),
+                    checks,
+                    None,
+                )
             reasons: tuple[str, ...] = (
                 evidence_reason,
+                *((f"the patient says '{stage_title}' feels too easy",) if latest == "too_easy" else ()),
                 f"the article: progress to the next level ('{nxt.title}') only when the current one "
                 f"feels too easy",
             )
@@ -437,6 +495,7 @@ class ProgressionRule:
             max_compensation_rate=self.max_compensation_rate,
             passed=passed,
             reasons=tuple(reasons),
+            difficulty=r.difficulty,
         )
 
 
@@ -444,7 +503,7 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionOutcome]:
     """Session history from a DataFrame (e.g. the store's session table).
 
     Columns: drill, stage, rep_count, rom_deg (or mean_peak_hip_flexion_deg, whose magnitude is
-    used), compensation_rate, started_at; optional side, session_id.
+    used), compensation_rate, started_at; optional side, session_id, difficulty.
     """
     cols = set(df.columns)
     if "rom_deg" not in cols and "mean_peak_hip_flexion_deg" in cols:
@@ -473,6 +532,7 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionOutcome]:
             raise ProgressionInputError(f"session history row {i}: started_at is missing")
         side = getattr(row, "side", None)
         sid = getattr(row, "session_id", None)
+        felt = getattr(row, "difficulty", None)
         out.append(
             SessionOutcome(
                 drill=row.drill,
@@ -483,6 +543,7 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionOutcome]:
                 started_at=ts.to_pydatetime(),
                 side=None if side is None or pd.isna(side) else side,
                 session_id=None if sid is None or pd.isna(sid) else str(sid),
+                difficulty=None if felt is None or pd.isna(felt) else str(felt),  # type: ignore[arg-type]
             )
         )
     return out
@@ -490,4 +551,4 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionOutcome]:
 
 def records_to_frame(records: Sequence[SessionOutcome]) -> pd.DataFrame:
     """The inverse of ``sessions_from_frame`` (handy for dashboards and tests)."""
-    return pd.DataFrame([asdict(r) for r in records], columns=[*SESSION_COLUMNS, "side", "session_id"])
+    return pd.DataFrame([asdict(r) for r in records], columns=[*SESSION_COLUMNS, "side", "session_id", "difficulty"])

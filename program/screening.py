@@ -77,14 +77,29 @@ class DeepSquatFindings:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """One sign a rule looked at: what, the value, the threshold it was compared with, whether it
+    points to the drill, and where it came from (the sensors or the patient's answer)."""
+
+    sign: str
+    value: str
+    threshold: str
+    met: bool
+    source: Literal["sensors", "answer"]
+
+
+@dataclass(frozen=True, slots=True)
 class Recommendation:
-    """One drill's verdict. ``recommended`` is the rules' proposal; ``status`` is the therapist's."""
+    """One drill's verdict. ``recommended`` is the rules' proposal; ``status`` is the therapist's.
+    ``evidence`` lists every sign looked at; ``article`` is the article's own sentence."""
 
     drill: Exercise
     recommended: bool
     reasons: tuple[str, ...]
     status: RecommendationStatus = "pending"
     note: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    article: str = ""
 
     def confirm(self, note: str = "") -> Recommendation:
         return replace(self, status="confirmed", note=note)
@@ -99,6 +114,7 @@ class Recommendation:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["reasons"] = list(self.reasons)
+        d["evidence"] = [asdict(e) for e in self.evidence]
         return d
 
     @classmethod
@@ -117,7 +133,56 @@ class Recommendation:
             reasons=tuple(d["reasons"]),
             status=status,
             note=d.get("note", ""),
+            evidence=tuple(Evidence(**e) for e in d.get("evidence", ())),
+            article=d.get("article", ""),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question the sensors cannot answer (the article's criteria that only the patient knows)."""
+
+    key: str
+    text: str
+
+
+#: The article's criteria the sensors cannot see, asked in the assessment (yes / no).
+QUESTIONS: Final[tuple[Question, ...]] = (
+    Question("low_back_pain", "Do you have pain in your lower back?"),
+    Question("trouble_sitting_straight", "Is it hard to sit up in a chair with your back straight?"),
+    Question("trouble_extending_leg", "Is it hard to move your leg back, behind your body?"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningAnswers:
+    """The patient's answers to ``QUESTIONS`` (None: not answered)."""
+
+    low_back_pain: bool | None = None
+    trouble_sitting_straight: bool | None = None
+    trouble_extending_leg: bool | None = None
+
+    def to_dict(self) -> dict[str, bool | None]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> ScreeningAnswers:
+        d = d or {}
+        unknown = set(d) - {q.key for q in QUESTIONS}
+        if unknown:
+            raise ScreeningInputError(f"screening answers: unknown question(s) {', '.join(sorted(unknown))}")
+        for k, v in d.items():
+            if v is not None and not isinstance(v, bool):
+                raise ScreeningInputError(f"screening answers: {k}={v!r}; use true, false or null")
+        return cls(**d)
+
+    @property
+    def complete(self) -> bool:
+        return all(v is not None for v in asdict(self).values())
+
+
+def _yes(v: bool | None) -> str:
+    return "not answered" if v is None else "yes" if v else "no"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +199,7 @@ class ScreeningResult:
     rules: dict[str, float] = field(default_factory=dict)
     disclaimer: str = DISCLAIMER
     source: str = SOURCE_ARTICLE
+    answers: ScreeningAnswers = field(default_factory=ScreeningAnswers)
 
     def recommendation(self, drill: str) -> Recommendation:
         for r in self.recommendations:
@@ -187,6 +253,7 @@ class ScreeningResult:
                 "rules": dict(self.rules),
                 "disclaimer": self.disclaimer,
                 "source": self.source,
+                "answers": self.answers.to_dict(),
             }
         )
 
@@ -206,6 +273,7 @@ class ScreeningResult:
             rules=dict(d.get("rules", {})),
             disclaimer=d.get("disclaimer", DISCLAIMER),
             source=d.get("source", SOURCE_ARTICLE),
+            answers=ScreeningAnswers.from_dict(d.get("answers")),
         )
 
 
@@ -400,12 +468,15 @@ class ScreeningRules:
         knee_raise: SessionAnalysis | None = None,
         hip_extension: SessionAnalysis | None = None,
         deep_squat: SessionAnalysis | None = None,
+        answers: ScreeningAnswers | None = None,
     ) -> ScreeningResult:
-        """Measure each given screening session and apply the article's rules.
+        """Measure each given screening session and apply the article's rules, together with the
+        patient's ``answers`` to the questions the sensors cannot answer (``QUESTIONS``).
 
         A missing drill (None) or one with too few full reps is reported in ``notes``; the rules
         that need it then say so in their reasons instead of guessing.
         """
+        answers = answers or ScreeningAnswers()
         given = [s for s in (knee_raise, hip_extension, deep_squat) if s is not None]
         sides = {s.side for s in given}
         if len(sides) > 1:
@@ -428,8 +499,8 @@ class ScreeningRules:
 
         recs = (
             self._strengthening(kr),
-            self._lengthening(he),
-            self._shortening(kr, ds),
+            self._lengthening(he, answers),
+            self._shortening(kr, ds, answers),
         )
         return ScreeningResult(
             side=side,
@@ -439,6 +510,7 @@ class ScreeningRules:
             recommendations=recs,
             notes=tuple(notes),
             rules=self.get_params(),
+            answers=answers,
         )
 
     def _strengthening(self, kr: KneeRaiseFindings | None) -> Recommendation:
@@ -450,17 +522,38 @@ class ScreeningRules:
             reasons.append(
                 f"knee raise reached {kr.peak_hip_flexion_deg:.0f}° of hip flexion over {kr.rep_count} reps"
             )
-        return Recommendation(drill="knee_raise", recommended=True, reasons=tuple(reasons))
+        evidence = () if kr is None else (
+            Evidence("knee raise: peak hip flexion", f"{kr.peak_hip_flexion_deg:.0f}°", "none (everyone)", True, "sensors"),
+        )  # fmt: skip
+        return Recommendation(drill="knee_raise", recommended=True, reasons=tuple(reasons), evidence=evidence,
+                              article=DRILLS["knee_raise"].article_sentence)  # fmt: skip
 
-    def _lengthening(self, he: HipExtensionFindings | None) -> Recommendation:
+    def _lengthening(self, he: HipExtensionFindings | None, answers: ScreeningAnswers) -> Recommendation:
+        """The article's three signs: low back pain, anterior pelvic tilt, difficulty extending the
+        leg behind the body. Recommended when at least two are present and at least one of them is
+        measured (anterior tilt, or limited extension measured by the sensors)."""
         normal = self.normal_active_extension_deg
+        article = DRILLS["hip_extension"].article_sentence
+        pain = Evidence("lower back pain", _yes(answers.low_back_pain), "yes", answers.low_back_pain is True, "answer")
+        hard = Evidence("moving the leg behind the body is hard", _yes(answers.trouble_extending_leg), "yes",
+                        answers.trouble_extending_leg is True, "answer")  # fmt: skip
         if he is None:
             return Recommendation(
                 drill="hip_extension",
                 recommended=False,
                 reasons=("hip extension was not measured, so the lengthening rule could not be checked",),
+                evidence=(pain, hard),
+                article=article,
             )
         limited = he.active_extension_deg < normal
+        frac = self.min_compensated_fraction
+        evidence = (
+            Evidence("active hip extension", f"{he.active_extension_deg:.0f}°", f"< {normal:.0f}° is limited", limited, "sensors"),
+            Evidence("anterior pelvic tilt", f"{he.anterior_tilt_deg:.0f}° in {he.anterior_tilt_rep_count} of {he.rep_count} reps",
+                     f"≥ {he.compensation_threshold_deg:.0f}° in ≥ {frac:.0%} of reps", he.anterior_tilt, "sensors"),
+            pain,
+            hard,
+        )  # fmt: skip
         ext = (
             f"active hip extension {he.active_extension_deg:.0f}° "
             f"({'below' if limited else 'at or above'} the normal {normal:.0f}°)"
@@ -469,13 +562,33 @@ class ScreeningRules:
             f"pelvis tilts forward {he.anterior_tilt_deg:.0f}° "
             f"(in {he.anterior_tilt_rep_count} of {he.rep_count} reps beyond {he.compensation_threshold_deg:.0f}°)"
         )
-        if limited and he.anterior_tilt:
+        difficulty = limited or answers.trouble_extending_leg is True
+        signs = [
+            name
+            for name, present in (
+                ("anterior pelvic tilt", he.anterior_tilt),
+                ("difficulty extending the leg behind the body", difficulty),
+                ("lower back pain", answers.low_back_pain is True),
+            )
+            if present
+        ]
+        measured = he.anterior_tilt or limited
+        said = [e.sign for e in (pain, hard) if e.met]
+        heard = f"; the patient says: {', '.join(said)}" if said else ""
+        if len(signs) >= 2 and measured:
+            if limited and he.anterior_tilt:
+                first = f"{ext} with anterior pelvic tilt: {tilt}"
+            elif he.anterior_tilt:
+                first = f"anterior pelvic tilt: {tilt}; {ext}"
+            else:
+                first = f"{ext}; {tilt}"
             reasons = (
-                f"{ext} with anterior pelvic tilt: {tilt}",
+                first + heard,
+                f"{len(signs)} of the article's 3 signs: {', '.join(signs)}",
                 "the article recommends lengthening mobility for anterior pelvic tilt and difficulty "
                 "extending the leg behind the body; emphasise active contraction, not a deep stretch",
             )
-            return Recommendation(drill="hip_extension", recommended=True, reasons=reasons)
+            return Recommendation(drill="hip_extension", recommended=True, reasons=reasons, evidence=evidence, article=article)
         if limited:
             why = f"{ext} but no anterior tilt compensation: {tilt}"
         elif he.anterior_tilt:
@@ -485,15 +598,36 @@ class ScreeningRules:
         return Recommendation(
             drill="hip_extension",
             recommended=False,
-            reasons=(why, "lengthening needs limited extension together with anterior tilt"),
-        )
+            reasons=(why + heard, "lengthening needs at least 2 of the 3 signs, one of them measured "
+                     "(limited extension together with anterior tilt, or either with the patient's answers)"),
+            evidence=evidence,
+            article=article,
+        )  # fmt: skip
 
     def _shortening(
-        self, kr: KneeRaiseFindings | None, ds: DeepSquatFindings | None
+        self, kr: KneeRaiseFindings | None, ds: DeepSquatFindings | None, answers: ScreeningAnswers
     ) -> Recommendation:
+        """Any one of the article's three signs ("or"): a shallow squat, the knee raise rounding the
+        lower back early, or (the patient's answer) a hard time sitting up straight."""
         positive: list[str] = []
         negative: list[str] = []
+        evidence: list[Evidence] = []
         max_onset = self.rounding_onset_max_hip_deg
+        frac = self.min_compensated_fraction
+        if kr is not None:
+            onset = "—" if kr.rounding_onset_hip_deg is None else f"{kr.rounding_onset_hip_deg:.0f}°"
+            evidence.append(Evidence(
+                "knee raise: lower back rounds", f"{kr.rounding_rep_count} of {kr.rep_count} reps (onset {onset})",
+                f"≥ {kr.compensation_threshold_deg:.0f}° in ≥ {frac:.0%} of reps, onset below {max_onset:.0f}°",
+                kr.rounding and (kr.rounding_onset_hip_deg is None or kr.rounding_onset_hip_deg < max_onset), "sensors",
+            ))  # fmt: skip
+        if ds is not None:
+            evidence.append(Evidence("deep squat: depth", f"{ds.depth_deg:.0f}°", f"< {self.min_squat_depth_deg:.0f}° is shallow",
+                                     ds.depth_deg < self.min_squat_depth_deg, "sensors"))  # fmt: skip
+        sitting = answers.trouble_sitting_straight
+        evidence.append(Evidence("sitting up straight in a chair is hard", _yes(sitting), "yes", sitting is True, "answer"))
+        if sitting is True:
+            positive.append("the patient says sitting up straight in a chair is hard")
         if kr is None:
             negative.append("knee raise not measured, so rounding during the knee raise was not checked")
         elif kr.rounding:
@@ -533,6 +667,7 @@ class ScreeningRules:
                 negative.append(
                     f"squat depth {ds.depth_deg:.0f}° of hip flexion (at or above {min_depth:.0f}°); {wink}"
                 )
+        article = DRILLS["deep_squat"].article_sentence
         if positive:
             return Recommendation(
                 drill="deep_squat",
@@ -540,9 +675,12 @@ class ScreeningRules:
                 reasons=(
                     *positive,
                     "the article recommends shortening mobility for a hard time sinking into a deep "
-                    "squat or raising the knee without the lower back rounding",
+                    "squat, raising the knee without the lower back rounding, or sitting up straight",
                     *negative,
                 ),
+                evidence=tuple(evidence),
+                article=article,
             )
-        return Recommendation(drill="deep_squat", recommended=False, reasons=tuple(negative))
+        return Recommendation(drill="deep_squat", recommended=False, reasons=tuple(negative), evidence=tuple(evidence),
+                              article=article)  # fmt: skip
 

@@ -26,7 +26,6 @@ from simulation import SimulationConfig, simulate
 from store import Store
 from store.config import write_private_file
 from store.errors import NotFoundError
-from store.progression import check_progression
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession
 from tracker.results import SessionAnalysis
@@ -57,6 +56,9 @@ class DrillPlan:
     compensation_onset_deg: float | None = None
     #: Share of reps the simulated patient stops short (partial reps).
     partial_rep_prob: float = 0.05
+    #: The patient's answer after each set (program.DIFFICULTIES) in the first and the second half.
+    felt_start: str = "about_right"
+    felt_end: str = "about_right"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,8 @@ DEMO_PATIENTS: tuple[PatientPlan, ...] = (
         username="alex.demo",
         display_name="Alex Morgan",
         drills=(
-            DrillPlan("knee_raise", "right", 1, 10, 80.0, "box", 72.0, 88.0, 0.3, 0.0, partial_rep_prob=0.0),
+            DrillPlan("knee_raise", "right", 1, 10, 80.0, "box", 72.0, 88.0, 0.3, 0.0, partial_rep_prob=0.0,
+                      felt_end="too_easy"),
             DrillPlan("hip_extension", "right", 1, 8, 15.0, "standard", -12.0, -18.0, 0.2, 0.0),
         ),
         pain_start=5,
@@ -105,7 +108,7 @@ DEMO_PATIENTS: tuple[PatientPlan, ...] = (
         username="sam.demo",
         display_name="Sam Okafor",
         drills=(
-            DrillPlan("knee_raise", "left", 1, 10, 80.0, "box", 70.0, 66.0, 0.3, 0.7, 60.0),
+            DrillPlan("knee_raise", "left", 1, 10, 80.0, "box", 70.0, 66.0, 0.3, 0.7, 60.0, felt_end="too_hard"),
             DrillPlan("deep_squat", "left", 1, 8, 100.0, "standard", 88.0, 92.0, 0.2, 0.4),
         ),
         pain_start=3,
@@ -133,7 +136,7 @@ def sample_clinic(
                     display_name=f"Patient {n}",
                     therapist=f"therapist{t}",
                     drills=(
-                        DrillPlan("knee_raise", "left", 1, 6, 80.0, "box", 62.0, 90.0, 0.45, 0.15),
+                        DrillPlan("knee_raise", "left", 1, 6, 80.0, "box", 62.0, 90.0, 0.45, 0.15, felt_end="too_easy"),
                         DrillPlan("hip_extension", "left", 1, 6, 20.0, None, -12.0, -24.0, 0.45, 0.15),
                     ),
                     pain_start=4,
@@ -317,7 +320,7 @@ def seed_clinic(
         pain = round(_lerp(patient.pain_start, patient.pain_end, frac))
         store.set_pain_report(
             session_id, pain_before=pain, pain_after=max(0, min(10, pain + (1 if seed % 3 == 0 else 0))),
-            note="", reported_by=patient_id,
+            note="", difficulty=drill.felt_start if frac < 0.5 else drill.felt_end, reported_by=patient_id,
         )  # fmt: skip
         clinic.session_ids[patient.username].append(session_id)
         clinic.sessions_added += 1
@@ -331,16 +334,11 @@ def seed_clinic(
 
 
 def _suggest_progressions(store: Store, therapist_ids: list[int]) -> None:
-    """Run the progression rule over each prescription and store its stage suggestions, as pending."""
+    """Run the progression rule over each prescription and keep its suggestions, pending the therapist."""
     for therapist_id in therapist_ids:
         for patient in store.list_patients(therapist_id):
-            history = store.patient_history(patient.id)
             for rx in store.list_prescriptions(patient.id):
-                suggestion = check_progression(history, rx).suggestion
-                if suggestion is not None and suggestion.kind == "stage":
-                    store.suggest_progression(
-                        rx.id, suggestion.to_stage, reason=suggestion.summary, suggested_by=therapist_id
-                    )
+                store.propose_progression(rx.id)
 
 
 # -- the demo's logins -----------------------------------------------------------------------------

@@ -157,6 +157,13 @@ def create_app(store: Store, config: ServerConfig) -> Starlette:
             slots.release()
         if receipt.created:
             logger.info("stored session %s for patient %d from device %d (%d bytes)", uid, patient_id, device.id, len(body))
+            if bundle.clinic_prescription_id is not None:
+                # the box → floor rule runs where the therapist decides: on the clinic's history
+                # (the patient's "too easy / about right / too hard" travels with the session)
+                try:
+                    await asyncio.to_thread(store.propose_progression, bundle.clinic_prescription_id)
+                except Exception:  # a suggestion is advice; the stored session stands
+                    logger.exception("progression rule after session %s failed", uid)
         return _json(_receipt_json(receipt), 201 if receipt.created else 200)
 
     async def get_plan(request: Request) -> Response:

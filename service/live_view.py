@@ -1,16 +1,23 @@
 """The live view of a set: the processing core's live path on the stream, as a JSON-ready snapshot.
 
 `LiveView` owns a `tracker.live.LiveTracker` and remembers what the dashboard needs between
-polls: the latest angles, rep count, the last rep's metrics and recent compensation alerts.
+polls: the latest angles, rep count, the last rep's metrics and recent compensation alerts — and,
+for a patient watching a phone, what is happening *now* (`LiftWatch`): whether a lift is under way,
+how far the pelvis has tilted in the compensation direction since the lift began against the
+threshold (so the warning shows during the lift and clears on a clean rep), and how long the
+current hold at the top has lasted. Sensor sanity checks (tracker/sanity.py) run on the same
+stream: the stand's gravity direction, the angles as they come, and the core's calibration errors.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
 import numpy as np
 
+from tracker import sanity
 from tracker.conventions import DRILL_MOTION, MIN_CALIBRATION_STAND_S
 from tracker.live import LiveEvent, LiveTracker
 from tracker.results import json_safe
@@ -21,6 +28,90 @@ ALERTS_KEEP = 20
 
 def _num(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else json_safe(float(x), ndigits=nd)
+
+
+#: Seconds of the stand over which each sensor's gravity direction is averaged for the upside-down check.
+STAND_CHECK_S = 1.0
+
+
+class LiftWatch:
+    """What the lift in progress looks like, from the live hip angle and pelvic tilt (degrees).
+
+    A lift starts when the hip leaves its resting level (an average taken while idle, time
+    constant ``rest_tau_s``) by the drill's ``enter_deg`` (tracker.conventions.DRILL_MOTION) and
+    ends when it comes back within max(3°, 10 % of the excursion) — the rep detector's own levels.
+    During the lift, ``tilt_change_deg`` is the pelvic tilt change in the compensation direction:
+    from the lift's start (knee raise, hip extension) or from the most upright tilt of the descent
+    (deep squat, "at_depth"); ``compensating`` latches when it reaches ``threshold_deg`` and resets
+    when the next lift starts, so a clean rep clears the warning. ``hold_s`` is how long the hip has
+    stayed near the top (within max(3°, 8 % of the excursion) of the lift's peak, moving < 20 °/s).
+    """
+
+    def __init__(self, exercise: str, threshold_deg: float, *, rest_tau_s: float = 1.0) -> None:
+        motion = DRILL_MOTION[exercise]
+        self.direction = float(motion.direction)
+        self.comp_sign = float(motion.compensation_sign)
+        self.at_depth = motion.compensation_measure == "at_depth"
+        self.enter_deg = float(motion.enter_deg)
+        self.threshold_deg = float(threshold_deg)
+        self.rest_tau_s = rest_tau_s
+        self.lifting = False
+        self.rest: float | None = None
+        self.rest_tilt: float | None = None
+        self.ref_tilt = 0.0
+        self.peak = 0.0
+        self.tilt_change_deg: float | None = None
+        self.compensating = False
+        self.hold_s: float | None = None
+        self._hold_from: float | None = None
+        self._last: tuple[float, float] | None = None
+
+    def update(self, t_s: float, hip_deg: float, tilt_deg: float) -> None:
+        s = self.direction * hip_deg
+        speed = 0.0
+        if self._last is not None and t_s > self._last[0]:
+            speed = abs(s - self._last[1]) / (t_s - self._last[0])
+            dt = t_s - self._last[0]
+        else:
+            dt = 0.0
+        self._last = (t_s, s)
+        if self.rest is None or self.rest_tilt is None:
+            self.rest, self.rest_tilt = s, tilt_deg
+            return
+        if not self.lifting:
+            a = min(1.0, dt / self.rest_tau_s)
+            self.rest += a * (s - self.rest)
+            self.rest_tilt += a * (tilt_deg - self.rest_tilt)
+            if s > self.rest + self.enter_deg:
+                self.lifting, self.peak = True, s
+                self.ref_tilt = self.rest_tilt
+                self.compensating, self.tilt_change_deg, self._hold_from, self.hold_s = False, 0.0, None, None
+            return
+        self.peak = max(self.peak, s)
+        excursion = self.peak - self.rest
+        descending = s >= self.peak - max(5.0, 0.15 * excursion)  # before / at depth, not on the way back
+        if self.at_depth and descending:  # the most upright tilt so far (against the compensation direction)
+            self.ref_tilt = max(self.ref_tilt, tilt_deg) if self.comp_sign < 0 else min(self.ref_tilt, tilt_deg)
+        if descending or not self.at_depth:  # the reversal at depth is judged on the way down only
+            change = self.comp_sign * (tilt_deg - self.ref_tilt)
+            self.tilt_change_deg = change
+            if change >= self.threshold_deg:
+                self.compensating = True
+        near_top = s >= self.peak - max(3.0, 0.08 * excursion) and speed < 20.0
+        if near_top:
+            self._hold_from = t_s if self._hold_from is None else self._hold_from
+            self.hold_s = t_s - self._hold_from
+        else:
+            self._hold_from = None
+        if s < self.rest + max(3.0, 0.10 * excursion):
+            self.lifting = False
+            self.hold_s = None
+
+    def rep_done(self, compensated: bool) -> None:
+        """The core emitted a rep: its verdict stands until the next lift starts."""
+        self.compensating = compensated
+        self.lifting = False
+        self.hold_s = None
 
 
 class LiveView:
@@ -35,12 +126,38 @@ class LiveView:
         self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEEP)
         self.events_seen = 0
         self.last_t_s: float | None = None
+        self.lift = LiftWatch(exercise, threshold_deg)
+        self.sanity = sanity.SanityMonitor(exercise)
+        self._stand: dict[str, list[Any]] = {}  # sensor → [t0, n, acc sum]
+        self._angle_t: float | None = None
+
+    def _check_stand(self, sensor: str, t_s: float, acc_m_s2: np.ndarray) -> None:
+        t0, n, total = self._stand.setdefault(sensor, [t_s, 0, np.zeros(3)])
+        if t_s - t0 <= STAND_CHECK_S:
+            self._stand[sensor] = [t0, n + 1, total + np.asarray(acc_m_s2, dtype=float)]
+        elif n > 0:
+            found = sanity.check_stand(sensor, total / n)
+            if found is not None:
+                self.sanity.add([found])
+            self._stand[sensor] = [t0, 0, total]  # judged once
 
     def update(self, sensor: str, t_s: float, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> list[LiveEvent]:
         events = self.tracker.update(sensor, t_s, acc_m_s2, gyr_rad_s)
         self.last_t_s = t_s
+        if sensor in ("thigh", "pelvis"):
+            self._check_stand(sensor, t_s, acc_m_s2)
+        hip, tilt = self.tracker.hip_flexion_deg, self.tracker.pelvic_tilt_deg
+        if (self.tracker.calibration_state == "ready" and math.isfinite(hip) and math.isfinite(tilt)
+                and (self._angle_t is None or t_s > self._angle_t)):  # fmt: skip
+            self._angle_t = t_s
+            self.lift.update(t_s, hip, tilt)
+            self.sanity.update(t_s, hip, tilt)
         for e in events:
             self.events_seen += 1
+            if e.kind == "error":
+                self.sanity.add([sanity.from_calibration_error(e.message)])
+            if e.kind == "rep" and e.rep is not None:
+                self.lift.rep_done(bool(e.rep.compensation))
             if e.kind == "rep" and e.rep is not None and e.rep.compensation:
                 r = e.rep
                 self.alerts.append(
@@ -82,5 +199,11 @@ class LiveView:
             },
             "alerts": list(self.alerts),
             "threshold_deg": self.threshold_deg,
+            # the lift in progress (LiftWatch): the warning during the lift, the hold timer
+            "lifting": self.lift.lifting,
+            "tilt_change_deg": _num(self.lift.tilt_change_deg) if self.lift.lifting else None,
+            "compensating_now": self.lift.compensating,
+            "hold_s": _num(self.lift.hold_s, 1),
+            "sanity": [i.to_dict() for i in self.sanity.issues_],
         }
 

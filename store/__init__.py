@@ -13,6 +13,7 @@ from store.errors import (
 )
 from store.raw_files import quantize_raw
 from store.records import (
+    Assessment,
     LoadedSession,
     PainReport,
     Prescription,
@@ -27,6 +28,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "ROSTER_COLUMNS",
     "AccessDeniedError",
+    "Assessment",
     "DuplicateError",
     "InvalidValueError",
     "LoadedSession",

@@ -33,6 +33,7 @@ import pyarrow as pa
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from program.progression import DIFFICULTIES
 from store.errors import InvalidValueError, RawFileError
 from store.models import SESSION_SOURCES, RepRow, SessionRow, UTCDateTime
 from store.raw_files import ANGLES_FILE_NAME, RAW_FILE_NAME, read_angles, read_raw
@@ -44,9 +45,13 @@ MEDIA_TYPE = "application/vnd.rehab.session-bundle+zip"
 #: Statuses a hub may send: a session still recording has nothing to send yet.
 SENDABLE_STATUSES = ("complete", "recovered")
 #: Columns that belong to one store only (ids, owner, where its files are, when this store wrote it).
-LOCAL_SESSION_COLUMNS = frozenset({"id", "uid", "patient_id", "prescription_id", "raw_path", "angles_path", "created_at"})
+#: Columns that only mean something in the store that wrote them (ids, paths, the hub's own
+#: check-up, whose sets stay on the hub: outbox._waiting_filter).
+LOCAL_SESSION_COLUMNS = frozenset(
+    {"id", "uid", "patient_id", "prescription_id", "raw_path", "angles_path", "created_at", "assessment_id"}
+)
 LOCAL_REP_COLUMNS = frozenset({"id", "session_id"})
-PAIN_FIELDS = ("pain_before", "pain_after", "note")
+PAIN_FIELDS = ("pain_before", "pain_after", "note", "difficulty")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FILE_NAMES = (RAW_FILE_NAME, ANGLES_FILE_NAME)
 
@@ -181,6 +186,8 @@ def _check_pain(pain: Any) -> dict[str, Any] | None:
             raise BundleError(f"pain.{k} must be an integer 0–10 or null, got {v!r}")
     if not isinstance(pain["note"], str):
         raise BundleError("pain.note must be text")
+    if pain["difficulty"] is not None and pain["difficulty"] not in DIFFICULTIES:
+        raise BundleError(f"pain.difficulty must be one of {', '.join(DIFFICULTIES)} or null, got {pain['difficulty']!r}")
     return dict(pain)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from store.errors import InvalidValueError
 from store.models import (
+    AssessmentRow,
     DeviceRow,
     PainReportRow,
     PrescriptionRow,
@@ -18,6 +19,7 @@ from store.models import (
     UserRow,
 )
 from store.records import (
+    Assessment,
     Device,
     PainReport,
     Prescription,
@@ -62,6 +64,8 @@ def session(row: SessionRow) -> SessionRecord:
     values = {f.name: getattr(row, f.name) for f in fields(SessionRecord)}
     for name in SUMMARY_FLOATS:
         values[name] = nan_if_none(values[name])
+    values["sensor_issues"] = list(values["sensor_issues"] or [])
+    values["sensor_flagged"] = bool(values["sensor_flagged"])
     return SessionRecord(**values)
 
 
@@ -70,7 +74,16 @@ def pain(row: PainReportRow) -> PainReport:
 
 
 def decision(row: ProgressionDecisionRow) -> ProgressionDecision:
-    return ProgressionDecision(**{f.name: getattr(row, f.name) for f in fields(ProgressionDecision)})
+    values = {f.name: getattr(row, f.name) for f in fields(ProgressionDecision)}
+    values["evidence"] = list(values["evidence"] or [])
+    values["kind"] = values["kind"] or "stage"
+    return ProgressionDecision(**values)
+
+
+def assessment(row: AssessmentRow) -> Assessment:
+    values = {f.name: getattr(row, f.name) for f in fields(Assessment)}
+    values["answers"] = dict(values["answers"] or {})
+    return Assessment(**values)
 
 
 def calibration_from_json(data: Mapping[str, Any]) -> Calibration:

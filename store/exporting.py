@@ -3,16 +3,20 @@
 Column meanings and units: docs/store.md. Text a spreadsheet would execute — any *line* of a text
 cell starting with ``= + - @``, tab or CR — gets a ``'`` in front; numeric columns are never touched,
 so −12.5° stays the number -12.5. Lines end with CRLF (RFC 4180), so every field containing CR, LF,
-a quote or a comma is quoted: a CR inside a name cannot start a new row. Floats are written with
-Python's shortest round-trip repr (reading the CSV back gives the identical float64); times are
-ISO 8601 UTC; booleans are ``True``/``False``.
+a quote or a comma is quoted: a CR inside a name cannot start a new row. Derived floats are rounded
+to the sensors' resolution (``EXPORT_DECIMALS``: no ``0.9757900000000002``) and written with
+Python's shortest repr; the raw-session CSV keeps the stored samples as they are. Sets are numbered
+from 1, like reps (column ``set``). Times are ISO 8601 UTC; booleans are ``True``/``False``.
+``session_zip_bytes`` / ``patient_zip_bytes`` put every CSV of a session or a patient in one zip.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -36,6 +40,12 @@ REP_COLUMNS = [f.name for f in fields(Rep)]
 SUMMARY_FIELDS = [f.name for f in fields(SessionSummary)]
 
 Step = Callable[[str], None]
+
+#: Decimals kept in exported derived values, by unit (column-name suffix): the finest sensor any
+#: profile supports sets them — clocks tick in µs (6 decimals of a second), the finest angle output
+#: is 0.0055° (WitMotion; 2 decimals of a degree), rates and confidences are shares (4 decimals).
+EXPORT_DECIMALS: dict[str, int] = {"deg": 2, "s": 6, "rate": 4, "confidence": 4, "pct": 2, "m_s2": 4, "rad_s": 6}
+_UNIT_OF = re.compile(r"(?:^|_)(deg|s|rate|confidence|pct|m_s2|rad_s)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,35 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
 
 def _noop(_: str) -> None:
     pass
+
+
+def export_decimals(column: str) -> int | None:
+    """Decimals an exported float column keeps (``t`` is seconds), or None to leave it as is."""
+    if column == "t":
+        return EXPORT_DECIMALS["s"]
+    m = _UNIT_OF.search(column)
+    return EXPORT_DECIMALS[m.group(1)] if m else None
+
+
+def rounded_for_export(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` with every float column rounded to its unit's resolution (``EXPORT_DECIMALS``)."""
+    out = df.copy()
+    for col in out.columns:
+        decimals = export_decimals(str(col))
+        if decimals is not None and pd.api.types.is_float_dtype(out[col].dtype):
+            out[col] = out[col].round(decimals)
+    return out
+
+
+def sets_from_one(df: pd.DataFrame) -> pd.DataFrame:
+    """The rep table with sets numbered from 1 like reps (``set_index`` 0-based → ``set``)."""
+    if "set_index" not in df.columns:
+        return df
+    return df.assign(set_index=df["set_index"] + 1).rename(columns={"set_index": "set"})
+
+
+def for_export(df: pd.DataFrame) -> pd.DataFrame:
+    return rounded_for_export(sets_from_one(df))
 
 
 def summary_frame(store: Store, record: SessionRecord) -> pd.DataFrame:
@@ -151,9 +190,9 @@ def session_tables(store: Store, session_id: int) -> dict[str, pd.DataFrame]:
     """The angles, reps and summary tables of a session (the raw CSV is written by tracker.rawcsv)."""
     loaded = store.load_session(session_id, with_raw=False)
     return {
-        "angles": angles_frame(loaded.analysis.angles),
-        "reps": reps_frame(loaded.analysis.reps),
-        "summary": summary_frame(store, loaded.record),
+        "angles": for_export(angles_frame(loaded.analysis.angles)),
+        "reps": for_export(reps_frame(loaded.analysis.reps)),
+        "summary": for_export(summary_frame(store, loaded.record)),
     }
 
 
@@ -228,7 +267,8 @@ def patient_tables(store: Store, patient_id: int, *, step: Step = _noop) -> dict
         [asdict(d) for d in store.list_progression_decisions(patient_id)],
         columns=[f.name for f in fields(ProgressionDecision)],
     )
-    return out
+    out["progression"]["evidence"] = out["progression"]["evidence"].map(lambda e: json.dumps(e, sort_keys=True))
+    return {table: for_export(df) for table, df in out.items()}
 
 
 def patient_csv_files(store: Store, patient_id: int) -> dict[str, tuple[str, bytes]]:
@@ -246,3 +286,29 @@ def export_patient(store: Store, patient_id: int, out_dir: Path, *, step: Step =
     return ExportedFiles(
         {table: write_csv(df, out_dir / f"patient-{patient_id}-{table}.csv") for table, df in tables.items()}
     )
+
+
+def _zip(files: dict[str, tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.values():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def session_zip_bytes(store: Store, session_id: int) -> bytes:
+    """Every CSV of one session (raw, angles, reps, summary) in one zip."""
+    return _zip(session_csv_files(store, session_id))
+
+
+def patient_zip_bytes(store: Store, patient_id: int, *, with_sessions: bool = True) -> bytes:
+    """A patient's history tables, and (``with_sessions``) every finished session's CSVs under
+    ``sessions/``, in one zip."""
+    files = dict(patient_csv_files(store, patient_id))
+    if with_sessions:
+        for rec in store.list_sessions(patient_id):
+            if rec.status == "recording":
+                continue
+            for table, (name, data) in session_csv_files(store, rec.id).items():
+                files[f"{rec.id}/{table}"] = (f"sessions/{name}", data)
+    return _zip(files)

@@ -24,12 +24,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from program.progression import SUGGESTION_STATUSES
+from program.assessment import ASSESSMENT_STATUSES
+from program.progression import DIFFICULTIES, SUGGESTION_KINDS, SUGGESTION_STATUSES
 from tracker.conventions import EXERCISES, SIDES
 
 ROLES = ("patient", "therapist", "admin")
@@ -172,6 +174,14 @@ class SessionRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # tracker.ENGINE_VERSION of the analysis stored here; NULL for analyses from before it was recorded
     engine_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Sensor sanity (tracker/sanity.py, migration 0006): a set whose sensors were worn wrong is kept
+    # but marked, and left out of trends, progression and the roster.
+    sensor_issues: Mapped[Any] = mapped_column(JSON, nullable=True)
+    sensor_flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A set done as part of an at-home assessment (screening), not training.
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
 
 
 class RepRow(Base):
@@ -209,6 +219,7 @@ class PainReportRow(Base):
     __table_args__ = (
         CheckConstraint("pain_before IS NULL OR (pain_before >= 0 AND pain_before <= 10)", name="before"),
         CheckConstraint("pain_after IS NULL OR (pain_after >= 0 AND pain_after <= 10)", name="after"),
+        CheckConstraint(f"difficulty IS NULL OR {_in('difficulty', DIFFICULTIES)}", name="difficulty"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -218,13 +229,18 @@ class PainReportRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # How the set felt to the patient (program.DIFFICULTIES; migration 0006).
+    difficulty: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ProgressionDecisionRow(Base):
     """A suggested stage change (e.g. knee raise box → floor) and the therapist's answer."""
 
     __tablename__ = "progression_decisions"
-    __table_args__ = (CheckConstraint(_in("status", DECISION_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", DECISION_STATUSES), name="status"),
+        CheckConstraint(_in("kind", SUGGESTION_KINDS), name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -237,6 +253,46 @@ class ProgressionDecisionRow(Base):
     suggested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # Migration 0006: what kind of step, the target it moves to, and the rule's evidence (per session).
+    kind: Mapped[str] = mapped_column(String(16), default="stage", server_default="stage")
+    from_target_rom_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    to_target_rom_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    evidence: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class AssessmentRow(Base):
+    """An at-home assessment (screening): the patient's answers, a short set of each drill (sessions
+    point here with ``assessment_id``), and the rules' result — a recommendation for the therapist."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        CheckConstraint(_in("status", ASSESSMENT_STATUSES), name="status"),
+        CheckConstraint(_in("side", SIDES), name="side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[Any] = mapped_column(JSON)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class PatientProgramRow(Base):
+    """Per-patient program settings the therapist chooses: the article's "add the mobility drills if
+    you are still experiencing problems" after ``mobility_after_weeks`` weeks of strengthening."""
+
+    __tablename__ = "patient_programs"
+    __table_args__ = (CheckConstraint("mobility_after_weeks >= 0 AND mobility_after_weeks <= 52", name="weeks"),)
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    mobility_after_weeks: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 # --- home hub ↔ clinic (migration 0007) ---------------------------------------------------------

@@ -31,6 +31,7 @@ def _waiting_filter(patient_id: int) -> ColumnElement[bool]:
     return and_(
         SessionRow.patient_id == patient_id,
         SessionRow.status.in_(SENDABLE_STATUSES),
+        SessionRow.assessment_id.is_(None),  # check-up sets stay on the hub (not training)
         OutboxRow.acknowledged_at.is_(None),
     )
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from program.progression import DIFFICULTIES
 from store import convert
 from store._base import (
     KEEP,
     StoreBase,
+    _check_choice,
     _check_pain,
     _Keep,
 )
@@ -34,9 +36,11 @@ class PainMixin(StoreBase):
         pain_before: int | None | _Keep = KEEP,
         pain_after: int | None | _Keep = KEEP,
         note: str | _Keep = KEEP,
+        difficulty: str | None | _Keep = KEEP,
         reported_by: int | None = None,
     ) -> PainReport:
-        """Create or update the session's pain report (0–10 before/after, free note).
+        """Create or update the session's pain report (0–10 before/after, free note) and the
+        patient's answer how the set felt (``difficulty``: program.DIFFICULTIES).
 
         Fields left out keep their stored value (so "before" asked at the start and "after" asked
         at the end can be saved separately); pass None to clear a score."""
@@ -53,6 +57,8 @@ class PainMixin(StoreBase):
                 row.pain_after = _check_pain("pain_after", pain_after)
             if not isinstance(note, _Keep):
                 row.note = note
+            if not isinstance(difficulty, _Keep):
+                row.difficulty = None if difficulty is None else _check_choice("difficulty", difficulty, DIFFICULTIES)
             row.reported_by, row.created_at = reported_by, utcnow()
             s.flush()
             return convert.pain(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from program import DRILLS
@@ -117,6 +117,18 @@ class SessionRecord:
         """Whether the stored numbers come from the engine this code runs (``rehab reanalyze`` otherwise)."""
         return self.engine_version == ENGINE_VERSION
 
+    #: tracker.sanity issues as dicts (code, message, detail, sensor); empty when the sensors looked right.
+    sensor_issues: list[dict[str, Any]] = field(default_factory=list)
+    #: Kept but marked "check your sensors": left out of trends, progression and the roster.
+    sensor_flagged: bool = False
+    #: The at-home assessment this set belongs to (None: a training set).
+    assessment_id: int | None = None
+
+    @property
+    def counts_for_trends(self) -> bool:
+        """A finished training set whose sensors looked right (what charts, rules and the roster use)."""
+        return self.status != "recording" and not self.sensor_flagged and self.assessment_id is None
+
     def summary(self) -> SessionSummary:
         return SessionSummary(
             rep_count=self.rep_count,
@@ -149,6 +161,7 @@ class PainReport:
     note: str
     reported_by: int | None
     created_at: dt.datetime
+    difficulty: str | None = None  # program.DIFFICULTIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +177,27 @@ class ProgressionDecision:
     suggested_at: dt.datetime
     decided_by: int | None
     decided_at: dt.datetime | None
+    kind: str = "stage"  # program.SUGGESTION_KINDS
+    from_target_rom_deg: float | None = None
+    to_target_rom_deg: float | None = None
+    #: The rule's per-session checks (program.SessionCheck as dicts) behind the suggestion.
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An at-home assessment: the patient's answers, the sets done (by drill) and the rules' result."""
+
+    id: int
+    patient_id: int
+    side: str
+    status: str  # program.assessment.ASSESSMENT_STATUSES
+    answers: dict[str, Any]
+    result: dict[str, Any] | None  # program.ScreeningResult.to_dict()
+    started_at: dt.datetime
+    completed_at: dt.datetime | None
+    reviewed_by: int | None
+    reviewed_at: dt.datetime | None
 
 
 def nan_if_none(value: float | None) -> float:

@@ -56,10 +56,11 @@ class ReportsMixin(StoreBase):
         """One row per session (oldest first) with summary, prescription snapshot and pain."""
         cols = [
             SessionRow.id.label("session_id"),
-            *(getattr(SessionRow, c) for c in tables.HISTORY_COLUMNS[1:-3]),
+            *(getattr(SessionRow, c) for c in tables.HISTORY_SESSION_COLUMNS),
             PainReportRow.pain_before,
             PainReportRow.pain_after,
             PainReportRow.note.label("pain_note"),
+            PainReportRow.difficulty,
         ]
         stmt = (
             select(*cols)
@@ -70,6 +71,23 @@ class ReportsMixin(StoreBase):
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
         return tables.history_frame(list(rows))
+
+    def history_version(self, patient_id: int) -> tuple[object, ...]:
+        """A cheap stamp that changes whenever ``patient_history(patient_id)`` would: sessions added,
+        deleted, finished, marked or linked to an assessment, pain/difficulty reported (one query;
+        the dashboard caches the history under it)."""
+        stmt = (
+            select(
+                func.count(SessionRow.id), func.max(SessionRow.id), func.sum(case((SessionRow.status == "recording", 1), else_=0)),
+                func.sum(case((SessionRow.sensor_flagged.is_(True), 1), else_=0)), func.count(SessionRow.assessment_id),
+                func.count(PainReportRow.id), func.max(PainReportRow.created_at),
+            )
+            .select_from(SessionRow)
+            .outerjoin(PainReportRow, PainReportRow.session_id == SessionRow.id)
+            .where(SessionRow.patient_id == patient_id)
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return tuple(str(v) for v in conn.execute(stmt).one())
 
     def roster(self, therapist_id: int, *, now: dt.datetime | None = None) -> pd.DataFrame:
         """One row per patient of ``therapist_id``; see ``tables.ROSTER_COLUMNS`` and docs/store.md.
@@ -86,7 +104,12 @@ class ReportsMixin(StoreBase):
             .where(UserRow.therapist_id == therapist_id, UserRow.role == "patient", UserRow.active.is_(True))
             .scalar_subquery()
         )
-        done = (SessionRow.status != "recording", SessionRow.started_at <= now)
+        # what trends count: finished training sets whose sensors looked right (store/progression.trend_rows);
+        # sets marked "check your sensors" are only counted, in flagged_sessions
+        done = (
+            SessionRow.status != "recording", SessionRow.started_at <= now, SessionRow.sensor_flagged.is_(False),
+            SessionRow.assessment_id.is_(None),
+        )  # fmt: skip
         pain = func.coalesce(PainReportRow.pain_after, PainReportRow.pain_before)
 
         def in_window(value: Any, start: dt.datetime, end: dt.datetime | None = None) -> Any:
@@ -118,7 +141,10 @@ class ReportsMixin(StoreBase):
         latest_of = aliased(SessionRow)
         latest_id = (  # one backward index probe per patient
             select(latest_of.id)
-            .where(latest_of.patient_id == UserRow.id, latest_of.status != "recording", latest_of.started_at <= now)
+            .where(
+                latest_of.patient_id == UserRow.id, latest_of.status != "recording", latest_of.started_at <= now,
+                latest_of.sensor_flagged.is_(False), latest_of.assessment_id.is_(None),
+            )  # fmt: skip
             .order_by(latest_of.started_at.desc(), latest_of.id.desc())
             .limit(1)
             .correlate(UserRow)
@@ -127,7 +153,7 @@ class ReportsMixin(StoreBase):
         latest = (
             select(
                 SessionRow.patient_id, SessionRow.exercise, SessionRow.side, SessionRow.started_at, SessionRow.rom_deg,
-                PainReportRow.pain_before, PainReportRow.pain_after,
+                PainReportRow.pain_before, PainReportRow.pain_after, SessionRow.stage,
             )
             .select_from(UserRow)
             .join(SessionRow, SessionRow.id == latest_id)
@@ -145,10 +171,20 @@ class ReportsMixin(StoreBase):
                 return pd.DataFrame(columns=tables.ROSTER_COLUMNS)
             drills = conn.execute(per_drill).all()
             latest_rows = conn.execute(latest).all()
+            flagged = conn.execute(
+                select(SessionRow.patient_id, func.count())
+                .where(
+                    SessionRow.patient_id.in_(mine), SessionRow.sensor_flagged.is_(True),
+                    SessionRow.started_at >= last7, SessionRow.started_at <= now,
+                )
+                .group_by(SessionRow.patient_id)
+            ).all()  # fmt: skip
             prescriptions = conn.execute(
                 select(
                     PrescriptionRow.patient_id, PrescriptionRow.exercise, PrescriptionRow.side,
                     PrescriptionRow.sessions_per_week, PrescriptionRow.target_rom_deg, PrescriptionRow.id,
                 ).where(PrescriptionRow.patient_id.in_(mine), PrescriptionRow.active.is_(True))
             ).all()  # fmt: skip
-        return tables.roster_frame(list(patients), list(drills), list(latest_rows), list(prescriptions), now=now)
+        return tables.roster_frame(
+            list(patients), list(drills), list(latest_rows), list(prescriptions), now=now, flagged=list(flagged)
+        )  # fmt: skip

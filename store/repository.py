@@ -7,8 +7,8 @@ files without a row. Orphans left by a crash are removed on open (after a grace 
 protects other processes' writes in flight).
 
 The Store is a thin facade: each job lives in its own module (accounts, access, prescriptions,
-sessions, pain, progression, reports; and for home hubs and the clinic server: devices, inbox,
-outbox, plans, ratelimits) as a mixin over one engine (``store._base.StoreBase``).
+sessions, pain, progression, reports, assessments; and for home hubs and the clinic server: devices,
+inbox, outbox, plans, ratelimits) as a mixin over one engine (``store._base.StoreBase``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from store._base import ORPHAN_GRACE_S
 from store.access import AccessMixin
 from store.accounts import AccountsMixin
+from store.assessments import AssessmentsMixin
 from store.devices import DevicesMixin
 from store.inbox import InboxMixin
 from store.outbox import OutboxMixin
@@ -35,9 +36,10 @@ from store.signin import SignInMixin
 
 class Store(
     SignInMixin, AccountsMixin, AccessMixin, PrescriptionsMixin, InboxMixin, SessionsMixin, PainMixin, ProgressionMixin,
-    ReportsMixin, DevicesMixin, OutboxMixin, PlansMixin, RateLimitsMixin,
+    ReportsMixin, AssessmentsMixin, DevicesMixin, OutboxMixin, PlansMixin, RateLimitsMixin,
 ):  # fmt: skip
-    """Users (+ sign-in state), prescriptions, sessions (+ Parquet files), pain reports and progression decisions.
+    """Users (+ sign-in state), prescriptions, sessions (+ Parquet files), pain reports, progression
+    decisions and assessments.
 
     ``Store()`` opens the default SQLite file in the data directory; ``Store(url)`` or
     ``$REHAB_DATABASE_URL`` selects PostgreSQL (``postgresql+psycopg://...``); ``files_url`` or

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -47,6 +47,7 @@ from store.records import (
     SessionRecord,
     none_if_nan,
 )
+from tracker import sanity
 from tracker.conventions import (
     DEFAULT_COMPENSATION_THRESHOLD_DEG,
     check_exercise,
@@ -309,6 +310,17 @@ class SessionsMixin(StoreBase):
             raise DuplicateError(f"a session with uid {uid!r} is already stored")
         return uid
 
+    def add_sensor_issues(self, session_id: int, issues: Sequence[sanity.SensorIssue]) -> SessionRecord:
+        """Mark a stored set with problems found while it ran (the live view's checks); the set is
+        kept, and left out of trends, progression and the roster. Issues already noted stay."""
+        with self._tx() as s:
+            row = s.get(SessionRow, session_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError("session", session_id)
+            _mark_sensor_issues(row, issues)
+            s.flush()
+            return convert.session(row)
+
     def get_session_by_uid(self, uid: str) -> SessionRecord:
         with self._read() as s:
             row = s.scalars(select(SessionRow).where(SessionRow.uid == uid)).first()
@@ -426,10 +438,18 @@ def _apply_analysis(row: SessionRow, analysis: SessionAnalysis) -> None:
     if version is not None and not (isinstance(version, str) and 1 <= len(version) <= 32):
         raise InvalidValueError(f"engine_version {version!r}: use 1–32 characters")
     row.engine_version = version
+    _mark_sensor_issues(row, sanity.check_analysis(analysis))
     for k in convert.SUMMARY_INTS:
         setattr(row, k, int(getattr(summary, k)))
     for k in convert.SUMMARY_FLOATS:
         setattr(row, k, none_if_nan(getattr(summary, k)))
+
+
+def _mark_sensor_issues(row: SessionRow, issues: Sequence[sanity.SensorIssue]) -> None:
+    known = [sanity.SensorIssue.from_dict(d) for d in (row.sensor_issues or [])]
+    merged = sanity.unique([*known, *issues])
+    row.sensor_issues = [i.to_dict() for i in merged]
+    row.sensor_flagged = bool(merged)
 
 
 def _snapshot_prescription(row: SessionRow, rx: PrescriptionRow | None) -> None:

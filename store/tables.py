@@ -13,9 +13,11 @@ from store.convert import SUMMARY_FLOATS, SUMMARY_INTS
 HISTORY_COLUMNS = [
     "session_id", "patient_id", "started_at", "ended_at", "exercise", "side", "status", "source",
     "stage", "target_rom_deg", "prescribed_sets", "prescribed_reps", "threshold_deg",
-    "calibration_quality", *SUMMARY_INTS, *SUMMARY_FLOATS, "engine_version", "pain_before", "pain_after",
-    "pain_note",
+    "calibration_quality", *SUMMARY_INTS, *SUMMARY_FLOATS, "engine_version", "sensor_flagged", "assessment_id",
+    "pain_before", "pain_after", "pain_note", "difficulty",
 ]  # fmt: skip
+#: The history columns that come from the sessions table (the rest from the pain report).
+HISTORY_SESSION_COLUMNS = HISTORY_COLUMNS[1:-4]
 
 #: Columns of ``roster`` (one row per patient of the therapist).
 ROSTER_COLUMNS = [
@@ -23,7 +25,7 @@ ROSTER_COLUMNS = [
     "adherence_pct", "last_session_at", "days_since_last_session", "latest_exercise", "latest_side",
     "latest_rom_deg", "target_rom_deg", "rom_vs_target_pct", "rom_trend_deg",
     "compensation_rate", "compensation_rate_prev", "compensation_trend",
-    "latest_pain", "pain_trend",
+    "latest_pain", "pain_trend", "flagged_sessions", "latest_stage",
 ]  # fmt: skip
 
 
@@ -45,6 +47,9 @@ def history_frame(rows: list[Any]) -> pd.DataFrame:
     df["patient_id"] = df["patient_id"].astype("int64")
     df["pain_note"] = df["pain_note"].astype(object)
     df["engine_version"] = df["engine_version"].astype(object)
+    df["difficulty"] = df["difficulty"].astype(object)
+    df["sensor_flagged"] = df["sensor_flagged"].fillna(False).astype(bool)
+    df["assessment_id"] = df["assessment_id"].astype("Int64")
     return df
 
 
@@ -62,15 +67,18 @@ def roster_frame(
     prescriptions: list[Any],
     *,
     now: dt.datetime,
+    flagged: list[Any] = (),  # type: ignore[assignment]
 ) -> pd.DataFrame:
     """The roster from per-drill window aggregates ("_a": the last 7 days, "_b": the 7 before),
-    each patient's latest session and the active prescriptions; vectorised, no per-patient loop."""
+    each patient's latest session and the active prescriptions; vectorised, no per-patient loop.
+    ``flagged``: (patient_id, count) of sets marked "check your sensors" in the last 7 days (left
+    out of everything else)."""
     key = ["patient_id", "exercise", "side"]
     agg = pd.DataFrame.from_records([tuple(r) for r in drills], columns=[*key, *DRILL_AGGREGATES])
     for c in DRILL_AGGREGATES:
         agg[c] = pd.to_numeric(agg[c]).astype("float64").fillna(0.0)
     lat = pd.DataFrame.from_records(
-        [tuple(r) for r in latest], columns=[*key, "started_at", "rom_deg", "pain_before", "pain_after"]
+        [tuple(r) for r in latest], columns=[*key, "started_at", "rom_deg", "pain_before", "pain_after", "stage"]
     )
     lat["started_at"] = utc_series(lat["started_at"])
     for c in ("rom_deg", "pain_before", "pain_after"):
@@ -105,7 +113,7 @@ def roster_frame(
     lat = lat[~lat.index.duplicated()].reindex(out.index)
     out["last_session_at"] = lat["started_at"]
     out["days_since_last_session"] = (now_ts - lat["started_at"]).dt.total_seconds() / 86400.0
-    out["latest_exercise"], out["latest_side"] = lat["exercise"], lat["side"]
+    out["latest_exercise"], out["latest_side"], out["latest_stage"] = lat["exercise"], lat["side"], lat["stage"]
     out["latest_rom_deg"] = lat["rom_deg"]
     out["target_rom_deg"] = lat["target_rom_deg"]
     out["rom_vs_target_pct"] = 100.0 * lat["rom_deg"] / lat["target_rom_deg"].where(lat["target_rom_deg"] != 0)
@@ -116,14 +124,17 @@ def roster_frame(
         "rom_b_n"
     ].where(same["rom_b_n"] > 0)
 
+    flagged_counts = pd.Series({int(p): int(n) for p, n in flagged}, dtype="int64")
+    out["flagged_sessions"] = flagged_counts.reindex(out.index, fill_value=0)
+
     df = out.reset_index(drop=True)[ROSTER_COLUMNS]
-    for c in ("patient_id", "sessions_this_week", "prescribed_this_week"):
+    for c in ("patient_id", "sessions_this_week", "prescribed_this_week", "flagged_sessions"):
         df[c] = df[c].astype("int64")
     for c in ROSTER_COLUMNS:
         if c not in ("patient_id", "username", "display_name", "last_session_at", "latest_exercise", "latest_side",
-                     "sessions_this_week", "prescribed_this_week"):  # fmt: skip
+                     "sessions_this_week", "prescribed_this_week", "flagged_sessions", "latest_stage"):  # fmt: skip
             df[c] = pd.to_numeric(df[c]).astype("float64")
     df["last_session_at"] = utc_series(df["last_session_at"])
-    for c in ("latest_exercise", "latest_side"):
+    for c in ("latest_exercise", "latest_side", "latest_stage"):
         df[c] = df[c].astype(object)
     return df

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, wording
 from dashboard.state import get_store
 from store import StoreError
 
@@ -48,7 +48,7 @@ st.dataframe(
                 "role": u.role,
                 "therapist": therapists.get(u.therapist_id, "") if u.therapist_id else "",
                 "active": u.active,
-                "created_at": u.created_at,
+                "created": wording.when(u.created_at),
             }
             for u in users
         ]

@@ -1,5 +1,6 @@
-"""Patient: my progress — range of motion per drill against the target, reps vs prescribed, pain;
-and any one of my sessions in detail (``?session=ID`` is checked like any other input)."""
+"""Patient: my progress — how far I move against the target, reps done against prescribed, pain, in
+the sets that count; any one of my finished sessions in plain words (the engineering detail is in an
+expander for the therapist). ``?session=ID`` is checked like any other input."""
 
 import streamlit as st
 
@@ -10,7 +11,7 @@ store = get_store()
 user = auth.require_user(store, "patient")
 pid = auth.require_patient(store, user, user.id)
 st.title("My progress")
-history = store.patient_history(pid)
+history = components.patient_history(store, pid)
 components.history_charts(history, with_compensation=False)
 older = int((history["engine_version"] != components.ENGINE_VERSION).sum()) if not history.empty else 0
 if older:
@@ -22,4 +23,4 @@ if not history.empty:
     st.header("One session")
     sid = components.session_picker(store, user, pid)
     if sid is not None:
-        components.session_drilldown(store, user, sid)
+        components.session_drilldown(store, user, sid, for_patient=True)

@@ -1,9 +1,11 @@
 """Therapist: the prescription editor — drill, side, sets, reps, target ROM, compensation threshold,
 progression stage, sessions per week, hold; add, change, retire."""
 
+from functools import partial
+
 import streamlit as st
 
-from dashboard import auth, charts, components
+from dashboard import auth, charts, components, wording
 from dashboard.state import get_store
 from program import DRILLS
 from store import StoreError
@@ -39,7 +41,8 @@ for rx in store.list_prescriptions(pid):
         )
         stages = stage_keys(rx.exercise)
         stage = c[2].selectbox(
-            "Stage", stages, index=stages.index(rx.stage) if rx.stage in stages else 0, key=f"rx_{rx.id}_stage"
+            "Stage", stages, index=stages.index(rx.stage) if rx.stage in stages else 0, key=f"rx_{rx.id}_stage",
+            format_func=partial(wording.stage_words, rx.exercise),
         )
         hold = c[3].number_input("Hold (s)", 0.0, 60.0, float(rx.hold_target_s or 0.0), key=f"rx_{rx.id}_hold")
         active = st.checkbox("Active", value=rx.active, key=f"rx_{rx.id}_active")
@@ -71,7 +74,8 @@ with st.form("new_rx"):
         "Compensation threshold (°)", 1.0, 45.0, float(default.compensation_threshold_deg), key="new_rx_thr"
     )
     stages = stage_keys(exercise)
-    stage = c[2].selectbox("Stage", stages, index=stages.index(default.stage), key="new_rx_stage")
+    stage = c[2].selectbox("Stage", stages, index=stages.index(default.stage), key="new_rx_stage",
+                           format_func=partial(wording.stage_words, exercise))  # fmt: skip
     hold = c[3].number_input("Hold (s)", 0.0, 60.0, float(default.hold_s), key="new_rx_hold")
     if st.form_submit_button("Add", type="primary"):
         checked_pid = auth.require_patient(store, user, pid)

@@ -5,7 +5,8 @@
    HCI-over-TCP through bleak exactly like a radio, with the live panel (`rehab record --virtual`);
 3. starts the ingestion service (for the dashboard's live page) and serves the dashboard,
    printing the demo logins.
-Running it again adds nothing new except the live set, which replaces the previous demo set.
+Running it again adds nothing and deletes nothing: the live set is recorded once (its session id is
+kept in ``<data dir>/demo-live-set.json``); every session a person recorded stays.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ console = Console()
 
 DEFAULT_DATA_DIR = Path(".rehab-data")
 LIVE_PATIENT = "alex.demo"
+#: Which session the demo's own live set is (so a re-run neither records it again nor touches others).
+LIVE_SET_FILE = "demo-live-set.json"
 
 
 def _rehab_exe() -> list[str]:
@@ -70,40 +73,71 @@ def _seed(data_dir: Path, weeks: int) -> tuple[Store, SeedReport]:
     return store, result
 
 
-def _record_live_set(store: Store, data_dir: Path, reps: int) -> None:
-    """One set through the virtual BLE path, replacing the previous demo live set."""
-    patient = store.get_user_by_username(LIVE_PATIENT)
-    before = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}
-    console.rule("live set: virtual BLE sensors → bleak → live tracker → store")
+def _demo_live_session(store: Store, data_dir: Path) -> int | None:
+    """The demo's live set recorded by an earlier run, if it is still stored."""
+    from store import NotFoundError
+
+    path = data_dir / LIVE_SET_FILE
+    if not path.is_file():
+        return None
+    try:
+        sid = int(json.loads(path.read_text())["session_id"])
+        store.get_session(sid)
+    except (ValueError, KeyError, TypeError, NotFoundError):
+        return None
+    return sid
+
+
+def _record_live_set(store: Store, data_dir: Path, reps: int, username: str = LIVE_PATIENT) -> int | None:
+    """One set through the virtual BLE path, for ``username``'s first prescription (its drill and its
+    side), recorded once. Nothing is ever deleted: a re-run finds the demo's set and records nothing."""
+    done_before = _demo_live_session(store, data_dir)
+    if done_before is not None:
+        console.print(f"demo live set already recorded (session {done_before}); nothing recorded, nothing deleted")
+        return done_before
+    patient = store.get_user_by_username(username)
+    prescriptions = store.list_prescriptions(patient.id)
+    if not prescriptions:
+        console.print(f"[yellow]{username} has no prescription; no live set recorded[/]")
+        return None
+    rx = prescriptions[0]
+    before = {s.id for s in store.list_sessions(patient.id)}
+    console.rule(f"live set for {patient.display_name}: {rx.exercise} ({rx.side}) — virtual BLE sensors → bleak → live tracker → store")
     cmd = [
-        *_rehab_exe(), "record", "--exercise", "knee_raise", "--side", "right", "--patient", str(patient.id),
-        "--reps", str(reps), "--virtual", "--seed", str(int(time.time()) % 1000), "--data-dir", str(data_dir),
-    ]
+        *_rehab_exe(), "record", "--exercise", rx.exercise, "--side", rx.side, "--patient", str(patient.id),
+        "--reps", str(reps), "--threshold", str(rx.compensation_threshold_deg), "--virtual",
+        "--seed", str(int(time.time()) % 1000), "--data-dir", str(data_dir),
+    ]  # fmt: skip
     done = subprocess.run(cmd, check=False)
     if done.returncode != 0:
         console.print(f"[yellow]the live set did not complete (exit {done.returncode}); the dashboard still starts[/]")
-        return
-    after = {s.id for s in store.list_sessions(patient.id) if s.source != "simulated"}
-    if after - before:
-        for old in before:
-            store.delete_session(old)
+        return None
+    new = sorted({s.id for s in store.list_sessions(patient.id)} - before)
+    if not new:
+        return None
+    (data_dir / LIVE_SET_FILE).write_text(json.dumps({"session_id": new[-1], "patient": username}))
+    return new[-1]
 
 
-def _start_ingest_service(data_dir: Path) -> tuple[subprocess.Popen[bytes] | None, str | None]:
-    """The ingestion service the patient's live page talks to (virtual sensors)."""
+def _start_ingest_service(
+    data_dir: Path, *, timeout_s: float = 30.0, pace: float | None = None
+) -> tuple[subprocess.Popen[bytes] | None, str | None]:
+    """The ingestion service the patient's live page talks to (virtual sensors that do each set's
+    drill on its side)."""
     ready = data_dir / "ingest-ready.json"
     ready.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [*_rehab_exe(), "serve", "--port", "0", "--virtual-sensors", "--data-dir", str(data_dir),
-         "--ready-file", str(ready)],
+         "--ready-file", str(ready), *(("--virtual-pace", str(pace)) if pace is not None else ())],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
         if ready.exists():
             return proc, json.loads(ready.read_text())["url"]
         time.sleep(0.2)
     proc.terminate()
+    proc.wait(timeout=10)
     console.print("[yellow]the ingestion service did not start; the live page will say so[/]")
     return None, None
 
@@ -126,7 +160,8 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8501, "--port", help="dashboard port on 127.0.0.1"),
         weeks: int = typer.Option(3, "--weeks", min=1, max=12, help="weeks of simulated history"),
         reps: int = typer.Option(6, "--reps", min=1, max=30, help="reps in the live set"),
-        live: bool = typer.Option(True, "--live/--no-live", help="record the live set through virtual BLE"),
+        live: bool = typer.Option(True, "--live/--no-live", help="record the live set through virtual BLE (once)"),
+        live_patient: str = typer.Option(LIVE_PATIENT, "--live-patient", help="whose prescribed drill the live set is"),
         serve: bool = typer.Option(True, "--serve/--no-serve", help="serve the dashboard afterwards"),
         check: bool = typer.Option(
             False, "--check", help="serve, prove the dashboard answers and the demo data is there, then exit"
@@ -136,7 +171,7 @@ def register(app: typer.Typer) -> None:
         os.environ["REHAB_DATA_DIR"] = str(data_dir.resolve())
         store, result = _seed(data_dir, weeks)
         if live:
-            _record_live_set(store, data_dir, reps)
+            _record_live_set(store, data_dir, reps, live_patient)
         if not serve:
             return
         from dashboard.launch import start

@@ -14,7 +14,9 @@ class ServiceDouble:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, Any] | None]] = []
         self.snapshot: dict[str, Any] = {"set": None, "live": None, "sensors": {}, "latency_ms": None, "result": None}
-        self.start_status = 201
+        self.start_status = 202
+        #: request ids seen by POST /sets: the same id again gets the same set (idempotent start)
+        self.request_ids: dict[str, str] = {}
         double = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,12 +45,18 @@ class ServiceDouble:
                 body = json.loads(self.rfile.read(n) or b"{}")
                 double.requests.append(("POST", self.path, body))
                 if self.path == "/sets":
-                    if double.start_status != 201:
+                    rid = body.get("request_id")
+                    if rid is not None and rid in double.request_ids:
+                        self._send(202, {"uid": double.request_ids[rid], "state": (double.snapshot.get("set") or {}).get("state")})
+                        return
+                    if double.start_status >= 400:
                         self._send(double.start_status, {"error": "set abc is still recording; stop it first"})
                         return
                     double.set_phase("connecting", patient=body["patient"], exercise=body["exercise"],
                                      side=body["side"], reps=body.get("reps"))  # fmt: skip
-                    self._send(201, {"uid": "set-1", "state": "connecting"})
+                    if rid is not None:
+                        double.request_ids[rid] = "set-1"
+                    self._send(double.start_status, {"uid": "set-1", "state": "connecting"})
                 elif self.path == "/sets/current/stop":
                     self._send(200, {"uid": "set-1", "state": "finishing"})
                 else:
@@ -85,6 +93,12 @@ class ServiceDouble:
         alert_t_s: float | None = None,
         session_id: int | None = None,
         battery: float = 80.0,
+        lifting: bool = False,
+        compensating_now: bool = False,
+        hold_s: float | None = None,
+        last_rep: dict[str, Any] | None = None,
+        sanity: list[dict[str, Any]] | None = None,
+        calibration_error: str | None = None,
     ) -> None:
         prev = self.snapshot.get("set") or {}
         s = {
@@ -101,9 +115,13 @@ class ServiceDouble:
         }  # fmt: skip
         live = {
             "t_s": t_s, "hip_flexion_deg": hip_deg, "pelvic_tilt_deg": -4.0 if hip_deg is not None else None,
-            "rep_count": rep_count, "target_reps": s["target_reps"], "last_rep": None,
-            "calibration": {"state": "ready" if calibrated else "calibrating"}, "threshold_deg": 10.0,
+            "rep_count": rep_count, "target_reps": s["target_reps"], "last_rep": last_rep,
+            "calibration": {"state": "error" if calibration_error else "ready" if calibrated else "calibrating",
+                            "error": calibration_error},
+            "threshold_deg": 10.0,
             "alerts": [] if alert_t_s is None else [{"t_s": alert_t_s, "kind": "compensation", "tilt_change_deg": -12.0}],
+            "lifting": lifting, "compensating_now": compensating_now, "hold_s": hold_s,
+            "tilt_change_deg": -12.0 if compensating_now else -2.0, "sanity": sanity or [],
         }  # fmt: skip
         result = None
         if state in ("done", "failed"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import auth
+from dashboard import auth, wording
 
 from .conftest import SeededClinic, new_app, sign_in, texts, vega_specs
 
@@ -16,7 +16,7 @@ def denied(at) -> bool:
 def shows_session(at, clinic: SeededClinic, sid: int) -> bool:
     """Whether the page shows session ``sid``'s drill-down (its rep table rows and its start time)."""
     rec = clinic.store.get_session(sid)
-    return f"{rec.started_at:%Y-%m-%d %H:%M}" in texts(at) and bool(vega_specs(at))
+    return wording.when(rec.started_at) in texts(at) and bool(vega_specs(at))
 
 
 @pytest.mark.parametrize("page", ["app_pages/patient_history.py"])

@@ -40,7 +40,7 @@ def history_frame(n: int = 6, seed: int = 0) -> pd.DataFrame:
             "prescribed_sets": pd.array([2] * n, dtype="Int64"),
             "prescribed_reps": pd.array([8] * n, dtype="Int64"),
             "pain_before": pd.array([3] * n, dtype="Int64"),
-            "pain_after": pd.array([None, 2, 4, None, 1, 0][:n], dtype="Int64"),
+            "pain_after": pd.array(([None, 2, 4, None, 1, 0] * (n // 6 + 1))[:n], dtype="Int64"),
         }
     )
 
@@ -137,9 +137,12 @@ def test_roster_overview_colours_patients_with_alerts() -> None:
          "alerts": [0, 2], "adherence_pct": [100.0, 20.0]}
     )  # fmt: skip
     spec = charts.roster_overview_chart(table).to_dict()
-    points = spec["layer"][0]
+    points = spec["layer"][-1]  # on top, so the hover reaches the points
     assert points["mark"]["type"] == "circle"
     assert {(r["patient"], r["status"]) for r in _layer_data(spec, points)} == {("A", "on track"), ("B", "needs attention")}
+    assert points["encoding"]["tooltip"][0] == {"field": "patient", "type": "nominal", "title": "Patient"}
+    labels = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "text")
+    assert [r["patient"] for r in _layer_data(spec, labels)] == ["B"]  # the one needing attention is named on the chart
 
 
 def test_missing_column_is_named() -> None:
@@ -152,3 +155,21 @@ def test_targets_follow_the_drill_direction() -> None:
     assert charts.signed_target_deg("hip_extension", 20.0) == -20.0  # extension is negative flexion
     assert charts.signed_target_deg("deep_squat", None) is None
     assert charts.drill_sign("hip_extension") == -1.0 and charts.drill_sign("deep_squat") == 1.0
+
+
+def test_a_year_of_sessions_is_drawn_as_weekly_means() -> None:
+    h = history_frame(n=365)
+    spec = charts.rom_trend_chart(h).to_dict()
+    rom = spec["layer"][0]
+    rows = _layer_data(spec, rom)
+    assert len(rows) <= 2 * 54 and rom["mark"]["point"] is False  # one mean per drill and week, no markers
+    assert rom["encoding"]["x"]["title"] == "Week"
+    knee = h[h["exercise"] == "knee_raise"]
+    week = (knee["started_at"] >= pd.Timestamp("2026-11-02", tz="UTC")) & (knee["started_at"] < pd.Timestamp("2026-11-09", tz="UTC"))
+    first_week = knee[week]["rom_deg"].mean()  # Monday 2 to Sunday 8 November
+    assert any(r["rom_deg"] == pytest.approx(first_week) for r in rows if r["drill"] == "Knee raise (left)")
+    for build in (charts.reps_vs_prescribed_chart, charts.pain_chart, charts.compensation_trend_chart):
+        d = build(h).to_dict()
+        assert all(len(v) <= 2 * 54 for v in _datasets(d).values())
+    short = charts.rom_trend_chart(history_frame(n=30)).to_dict()
+    assert len(_layer_data(short, short["layer"][0])) == 30  # short: as is

@@ -31,8 +31,10 @@ def history(
     reps: int = 10,
     rom_deg: float = 95.0,
     compensation_rate: float = 0.0,
+    felt: str | None = "too_easy",
 ) -> list[SessionOutcome]:
-    """``n`` sessions two days apart, ROM jittered upward by up to 3° (all above ``rom_deg``)."""
+    """``n`` sessions two days apart, ROM jittered upward by up to 3° (all above ``rom_deg``); the
+    patient answered ``felt`` after each."""
     return [
         SessionOutcome(
             drill=drill,  # type: ignore[arg-type]
@@ -43,6 +45,7 @@ def history(
             started_at=T0 + timedelta(days=2 * i),
             side="left",
             session_id=f"s{i}",
+            difficulty=felt,  # type: ignore[arg-type]
         )
         for i in range(n)
     ]
@@ -63,14 +66,48 @@ def test_three_good_sessions_suggest_box_to_floor(box_rx, rng) -> None:
     assert [e.session_id for e in suggestion.evidence] == ["s2", "s3", "s4"]  # the most recent three
     assert all(e.passed for e in suggestion.evidence)
     assert "≥ 10 full reps, ROM ≥ 90° and ≤ 10% compensated reps" in suggestion.reasons[0]
-    assert "too easy" in suggestion.reasons[1]
+    assert "feels too easy" in suggestion.reasons[1] and "only when the current one feels too easy" in suggestion.reasons[2]
     new_rx = suggestion.accept().apply(box_rx)
     assert new_rx.stage == "floor" and new_rx.target_reps == 10 and new_rx.target_rom_deg == 90.0
 
 
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        (["too_easy", "too_easy", "too_easy"], "suggest"),
+        (["about_right", "about_right", "too_easy"], "suggest"),  # the latest answer counts
+        (["too_easy", "too_easy", "about_right"], "latest answer: about right"),
+        ([None, None, None], "latest answer: not asked"),
+        (["too_easy", "too_hard", "too_easy"], "'too hard' after 1 of these sessions"),
+    ],
+)
+def test_box_to_floor_needs_the_patient_to_find_it_too_easy(box_rx, rng, answers, expected) -> None:
+    """The article: 'Only progress to that next level when [the box version] is feeling too easy' —
+    the patient's answer after each set, together with the sensors' evidence."""
+    sessions = [SessionOutcome(**{**s.to_dict(), "started_at": s.started_at, "difficulty": a})
+                for s, a in zip(history(rng, 3), answers, strict=True)]  # fmt: skip
+    check = ProgressionRule().check(box_rx, sessions)
+    if expected == "suggest":
+        assert check.suggestion is not None and check.suggestion.to_stage == "floor"
+        assert [e.difficulty for e in check.suggestion.evidence] == answers
+    else:
+        assert check.suggestion is None and not check.ready
+        assert any(expected in r for r in check.reasons), check.reasons
+    # the sensors alone, when the clinic chooses so
+    assert ProgressionRule(require_too_easy=False).suggest(box_rx, sessions) is not None
+
+
+def test_too_easy_does_not_override_the_sensors(box_rx, rng) -> None:
+    sessions = history(rng, 3, compensation_rate=0.4)
+    check = ProgressionRule().check(box_rx, sessions)
+    assert check.suggestion is None and "40% compensated reps" in check.reasons[0]
+    assert "Thu 01 Oct 2026 09:00" in " ".join(check.reasons)  # dates people read, not ISO 8601
+
+
 def test_one_bad_session_blocks(box_rx, rng) -> None:
     sessions = history(rng, 3)
-    bad = SessionOutcome("knee_raise", "box", 10, 96.0, 0.3, sessions[1].started_at + timedelta(hours=1), "left", "bad")
+    bad = SessionOutcome("knee_raise", "box", 10, 96.0, 0.3, sessions[1].started_at + timedelta(hours=1), "left", "bad",
+                         "too_easy")  # fmt: skip
     check = ProgressionRule().check(box_rx, [*sessions, bad])
     assert check.suggestion is None and not check.ready
     assert "30% compensated reps (max 10%)" in check.reasons[0]

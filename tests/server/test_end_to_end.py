@@ -109,6 +109,7 @@ def test_pair_record_three_sets_and_the_clinic_sees_them(
     next(b for b in at.button if b.label == "Sign in").click()
     at.run()
     assert not at.exception, at.exception
+    at.toggle(key="roster_all_columns").set_value(True).run()  # "Done" is one of the full set of columns
     roster_view = at.dataframe[0].value
     alice_row = roster_view[roster_view.apply(lambda row: "Alice" in row.astype(str).tolist(), axis=1)]
     assert len(alice_row) == 1 and 3 in alice_row.iloc[0].tolist()  # the three sets, this week

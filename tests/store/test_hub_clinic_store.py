@@ -89,7 +89,8 @@ def test_unpack_refuses_damaged_or_forged_bundles(tmp_path, analysis_factory, ra
         (dict(session={**bundle.session, "rep_count": "7"}), "session.rep_count must be an integer"),
         (dict(session={**bundle.session, "surprise": 1}), "unknown field"),
         (dict(reps=[{**bundle.reps[0], "peak_hip_flexion_deg": float("nan")}]), "finite"),
-        (dict(pain={"pain_before": 11, "pain_after": None, "note": ""}), "pain.pain_before"),
+        (dict(pain={"pain_before": 11, "pain_after": None, "note": "", "difficulty": None}), "pain.pain_before"),
+        (dict(pain={"pain_before": 1, "pain_after": None, "note": "", "difficulty": "boring"}), "pain.difficulty"),
     ):
         forged = type(bundle)(**{**{f: getattr(bundle, f) for f in ("uid", "session", "reps", "files", "pain",
                                                                       "clinic_prescription_id")}, **change})  # fmt: skip
@@ -214,6 +215,6 @@ def test_a_session_waits_for_its_pain_score_or_to_settle(tmp_path, analysis_fact
     assert [i.uid for i in hub.outbox_waiting(pid, settled_before=settle)] == ["old"]
     hub.set_pain_report(sid, pain_after=3)  # answered: it goes now, with its score
     assert [i.uid for i in hub.outbox_waiting(pid, settled_before=settle)] == ["old", "fresh"]
-    assert hub.export_bundle("fresh").pain == {"pain_before": 4, "pain_after": 3, "note": ""}
+    assert hub.export_bundle("fresh").pain == {"pain_before": 4, "pain_after": 3, "note": "", "difficulty": None}
     assert len(hub.outbox_waiting(pid)) == 2 and hub.outbox_summary(pid).waiting == 2  # counted as waiting all along
     hub.close()

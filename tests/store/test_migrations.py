@@ -57,3 +57,34 @@ def test_0002_renames_suggested_to_pending_and_back(db_url: str, data_dir) -> No
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM progression_decisions")).scalar_one() == "suggested"
     engine.dispose()
+
+
+def test_upgrading_a_store_with_data_keeps_every_row(db_url: str, data_dir) -> None:  # type: ignore[no-untyped-def]
+    """A home hub upgraded from the first schema keeps every session, rep and pain report. On SQLite,
+    batch mode rebuilds `sessions`; with foreign keys enforced that drop once cascade-deleted every
+    rep and pain report (store/migrations/env.py switches enforcement off for the migration)."""
+    from sqlalchemy import text
+
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, username, display_name, role, password_hash, active, created_at) "
+                          "VALUES (1, 'p', 'P', 'patient', 'x', true, CURRENT_TIMESTAMP)"))
+        for sid in (1, 2):
+            conn.execute(text(
+                "INSERT INTO sessions (id, patient_id, exercise, side, started_at, status, source, sensors, calibration, "
+                "threshold_deg, rep_count, full_rep_count, partial_rep_count, compensation_count, set_count, created_at) "
+                f"VALUES ({sid}, 1, 'knee_raise', 'left', CURRENT_TIMESTAMP, 'complete', 'recorded', "
+                "'{\"recording\": \"rec-" + str(sid) + "\"}', '{}', 10, 2, 2, 0, 0, 1, CURRENT_TIMESTAMP)"))
+            for k in (1, 2):
+                conn.execute(text("INSERT INTO reps (session_id, rep_index, partial, compensation, set_index) "
+                                  f"VALUES ({sid}, {k}, false, false, 0)"))
+            conn.execute(text("INSERT INTO pain_reports (session_id, pain_before, pain_after, note, created_at) "
+                              f"VALUES ({sid}, 3, 2, '', CURRENT_TIMESTAMP)"))
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in ("sessions", "reps", "pain_reports")]
+        uids = sorted(conn.execute(text("SELECT uid FROM sessions")).scalars())
+    assert counts == [2, 4, 2]
+    assert uids == ["rec-1", "rec-2"]  # 0003 takes the recording's uid where the recorder noted it
+    engine.dispose()
