@@ -12,4 +12,4 @@ Only the core lives here (the program, the simulator and the evaluation are thei
 #: The processing core's version, recorded with every stored analysis (``SessionAnalysis.engine_version``,
 #: ``sessions.engine_version``). Bump it whenever a change can move any number the core reports;
 #: ``rehab reanalyze`` then brings stored sessions onto it and the dashboard marks the ones it has not.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
