@@ -71,6 +71,7 @@ class SessionAnalyzer:
         self.angles_: AngleSolution = eng.angles_
         self.rep_detector_: RepDetector = eng.rep_detector_
         self.identification_ = eng.identification_
+        self.heading_ = eng.heading
         return self
 
 
