@@ -36,14 +36,19 @@ DEFAULT_TEMPO_S: dict[str, tuple[float, float]] = {
 }
 #: |Hip flexion| at which the compensation starts (deg) when ``compensation_onset_deg`` is None.
 DEFAULT_ONSET_DEG: dict[str, float] = {"knee_raise": 55.0, "hip_extension": 8.0, "deep_squat": 80.0}
-#: The realistic preset's 3-DoF hips: knees-out deep squats (abduction with external rotation), the
-#: thigh rolling out and drifting sideways as the knee rises, rotation in hip extension.
+#: The realistic preset's 3-DoF hips: where a patient's own pattern (the centre of their per-rep
+#: range, drawn per session) may lie. Knee raise: abduction with external rotation (sartorius) or
+#: internal rotation (tensor fasciae latae standing in for a weak psoas — this one turns the thigh's
+#: axis of motion ~10° about the vertical, as on UI-PRMD's leg raises); deep squat: knees out
+#: (abduction, external rotation) or knees drifting in; hip extension: either rotation.
 REALISTIC_HIP_ABDUCTION_RANGE_DEG: dict[str, tuple[float, float]] = {
-    "knee_raise": (5.0, 15.0), "hip_extension": (-8.0, 8.0), "deep_squat": (10.0, 20.0),
+    "knee_raise": (3.0, 15.0), "hip_extension": (-8.0, 8.0), "deep_squat": (8.0, 20.0),
 }
 REALISTIC_HIP_ROTATION_RANGE_DEG: dict[str, tuple[float, float]] = {
-    "knee_raise": (-20.0, -5.0), "hip_extension": (-15.0, 15.0), "deep_squat": (-20.0, -8.0),
+    "knee_raise": (-15.0, 20.0), "hip_extension": (-15.0, 15.0), "deep_squat": (-20.0, 10.0),
 }
+#: ... and how far each rep strays from the patient's pattern (deg, ±).
+REALISTIC_PER_REP_SPREAD_DEG = 4.0
 CALIBRATION_STANDS = ("start", "between_sets", "end")
 #: Largest lag/lead of the out-of-plane motion behind/ahead of the flexion (bounded by the rep's lead-in).
 MAX_OUT_OF_PLANE_LAG_S = 0.2
@@ -369,9 +374,10 @@ class SimulationConfig:
     def realistic(cls, seed: int = 0, **overrides: Any) -> SimulationConfig:
         """Everything that makes real hips hard at once (issue 14), drawn from ``seed``:
 
-        a 3-DoF hip (abduction and rotation coupled to the flexion, REALISTIC_HIP_*_RANGE_DEG for the
-        drill, each rep's coupling curved (exponent 0.75-2) and out of step by up to 0.15 s), pelvic
-        obliquity 4-12° and rotation 10-25° with the moving leg, thigh soft-tissue artefact of 4° plus
+        a 3-DoF hip (abduction and rotation coupled to the flexion: the session's pattern drawn from
+        REALISTIC_HIP_*_RANGE_DEG for the drill, each rep within ±4° of it, its coupling curved
+        (exponent 0.75-2) and out of step by up to 0.15 s), pelvic obliquity 4-12° and rotation
+        10-25° with the moving leg, thigh soft-tissue artefact of 4° plus
         1.5× wobble, anthropometric joint centres and sensor positions, misplacement up to 25°, gyro
         bias up to 3°/s per axis, each sensor at 50-120 Hz, reps at 1-2× the usual duration; the usual
         1 % packet loss and no longer holes (add ``dropouts`` / HOLE_SCENARIOS). Pass ``exercise`` here
@@ -387,8 +393,6 @@ class SimulationConfig:
             raise SimulationConfigError(str(exc)) from None
         kw: dict[str, Any] = dict(
             seed=seed,
-            hip_abduction_range_deg=REALISTIC_HIP_ABDUCTION_RANGE_DEG[exercise],
-            hip_rotation_range_deg=REALISTIC_HIP_ROTATION_RANGE_DEG[exercise],
             out_of_plane_exponent_range=(0.75, 2.0),
             out_of_plane_lag_max_s=0.15,
             pelvis_obliquity_range_deg=(4.0, 12.0),
@@ -402,6 +406,9 @@ class SimulationConfig:
             pelvis_rate_hz=float(np.round(rng.uniform(50.0, 120.0))),
             tempo_scale=float(np.round(rng.uniform(1.0, 2.0), 2)),
         )
+        # drawn after the rates and tempo, so those stay what they were before patterns were drawn
+        kw["hip_abduction_range_deg"] = _pattern(rng, REALISTIC_HIP_ABDUCTION_RANGE_DEG[exercise])
+        kw["hip_rotation_range_deg"] = _pattern(rng, REALISTIC_HIP_ROTATION_RANGE_DEG[exercise])
         kw.update(overrides)
         return cls(**kw)
 
@@ -423,6 +430,12 @@ class SimulationConfig:
         known = {f.name for f in fields(cls)}
         kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
         return cls(**kw)  # type: ignore[arg-type]  # JSON values; __post_init__ validates each
+
+
+def _pattern(rng: Any, span: tuple[float, float]) -> tuple[float, float]:
+    """A patient's per-rep range: a centre drawn from ``span``, ± REALISTIC_PER_REP_SPREAD_DEG."""
+    centre = float(rng.uniform(*span))
+    return (round(centre - REALISTIC_PER_REP_SPREAD_DEG, 2), round(centre + REALISTIC_PER_REP_SPREAD_DEG, 2))
 
 
 def _require(ok: bool, name: str, value: object, fix: str) -> None:

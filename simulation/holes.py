@@ -34,6 +34,9 @@ MAX_DROPOUT_S = 60.0
 _ROOMY = 2.5  # rest_between_reps_s that leaves >= 2.5 s between one rep's end and the next one's start
 HOLE_SCENARIOS: dict[str, dict[str, Any]] = {
     "pause_between_every_rep": {"dropouts": ("between_reps@all:both:1.0",)},
+    # reps back to back, a 0.8 s pause after each: the holes take the end of one rep and the start
+    # of the next (Truth.reps[i].cut_by_gap)
+    "back_to_back_reps_paused": {"dropouts": ("between_reps@all:both:0.8",), "rest_between_reps_s": 0.2},
     "2s_between_reps_both": {"dropouts": ("between_reps:both:2.0",), "rest_between_reps_s": _ROOMY},
     "2s_between_reps_thigh": {"dropouts": ("between_reps:thigh:2.0",), "rest_between_reps_s": _ROOMY},
     "2s_between_reps_pelvis": {"dropouts": ("between_reps:pelvis:2.0",), "rest_between_reps_s": _ROOMY},

@@ -387,7 +387,10 @@ def _apply_analysis(s: OrmSession, row: SessionRow, analysis: SessionAnalysis) -
     row.calibration = json_safe(asdict(analysis.calibration))
     row.calibration_quality = analysis.calibration.quality
     row.threshold_deg = float(analysis.threshold_deg)
-    row.engine_version = analysis.engine_version
+    version = analysis.engine_version
+    if version is not None and not (isinstance(version, str) and 1 <= len(version) <= 32):
+        raise InvalidValueError(f"engine_version {version!r}: use 1–32 characters")
+    row.engine_version = version
     for k in convert.SUMMARY_INTS:
         setattr(row, k, int(getattr(summary, k)))
     for k in convert.SUMMARY_FLOATS:

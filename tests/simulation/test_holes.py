@@ -86,11 +86,13 @@ def test_the_truth_says_which_reps_a_hole_cut() -> None:
     assert cut[1].gap_s == 0.0 and not cut[1].peak_in_gap  # the hole between reps 1 and 2 cut neither
 
 
-def test_a_pause_between_every_rep_cuts_none() -> None:
+def test_a_pause_between_every_rep_cuts_none_unless_the_reps_are_back_to_back() -> None:
     sim = simulate(_no_loss(exercise="deep_squat", reps=5, seed=11, **HOLE_SCENARIOS["pause_between_every_rep"]))
     assert len(sim.truth.dropouts) == 4
     assert not any(r.cut_by_gap for r in sim.truth.reps)
     assert len(sim.raw.gaps) == 8  # four pauses, both sensors
+    tight = simulate(_no_loss(exercise="deep_squat", reps=5, seed=11, **HOLE_SCENARIOS["back_to_back_reps_paused"]))
+    assert all(r.cut_by_gap and not r.peak_in_gap for r in tight.truth.reps)  # ends and starts, never peaks
 
 
 @pytest.mark.parametrize("burst", [1.0, 10.0])
@@ -166,7 +168,7 @@ def test_every_named_scenario_simulates_with_a_consistent_truth(name: str, tmp_p
             [g for g in sim.raw.gaps if g.sensor == sensor])
     for hole in tr.dropouts:
         assert 0.0 <= hole.start_s < hole.end_s <= tr.duration_s
-    if "between_reps" in name or "pause" in name:  # holes between reps cut no rep
+    if name.startswith(("pause_between", "2s_between", "5s_between")):  # holes between rested reps cut none
         assert not any(g.cause == "dropout" and r.start_s < g.end_s and g.start_s < r.end_s
                        for g in tr.gaps for r in tr.reps)
     back = Truth.from_json(tr.to_json())

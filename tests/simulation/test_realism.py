@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 
 from simulation import SimulationConfig, SimulationConfigError, _body, simulate
-from simulation.config import REALISTIC_HIP_ABDUCTION_RANGE_DEG, REALISTIC_HIP_ROTATION_RANGE_DEG
+from simulation.config import (
+    REALISTIC_HIP_ABDUCTION_RANGE_DEG,
+    REALISTIC_HIP_ROTATION_RANGE_DEG,
+    REALISTIC_PER_REP_SPREAD_DEG,
+)
 from tracker import rotations as Q
 from tracker.conventions import GRAVITY_M_S2
 
@@ -185,11 +189,34 @@ def _relative_axis_spread_deg(sim) -> float:
     return float(np.median(spread))
 
 
+def _axis_heading_deg(sim) -> float:
+    """Angle about the vertical between the thigh's mean axis of motion (relative to the pelvis,
+    rises only) and the pelvis' medio-lateral axis: what pairing a hinge axis with the pelvis gets wrong."""
+    seg = sim.segments
+    rel = Q.mul(Q.conj(seg.pelvis_q), seg.thigh_q)
+    w = Q.rotate(rel, _body.body_rate(rel, float(seg.t_s[1] - seg.t_s[0])))  # in the pelvis frame
+    rising = np.zeros(len(seg.t_s), dtype=bool)
+    for r in sim.truth.reps:
+        rising |= (seg.t_s > r.start_s) & (seg.t_s < r.peak_s)
+    w = w[rising] * np.sign(w[rising, 2:3])
+    axis = np.linalg.svd(w, full_matrices=False)[2][0]
+    axis *= np.sign(axis[2])
+    return float(np.degrees(np.arctan2(axis[0], axis[2])))
+
+
 def test_realistic_hips_are_not_hinges() -> None:
     hinge = simulate(SimulationConfig.ideal(exercise="deep_squat", reps=4, seed=2, pure_sagittal=True))
     real = simulate(SimulationConfig.realistic(seed=2, exercise="deep_squat", reps=4))
     assert _relative_axis_spread_deg(hinge) < 1.0
     assert _relative_axis_spread_deg(real) > 5.0
+    # abduction with internal rotation (a tensor fasciae latae pattern) turns the knee raise's axis of
+    # motion about the vertical, as on real leg raises (~10°, docs/coordinate-systems.md "Limits")
+    tfl = simulate(SimulationConfig.ideal(exercise="knee_raise", side="left", reps=4, seed=3,
+                                          hip_abduction_range_deg=(8.0, 12.0), hip_rotation_range_deg=(10.0, 18.0)))
+    sartorius = simulate(SimulationConfig.ideal(exercise="knee_raise", side="left", reps=4, seed=3,
+                                                hip_abduction_range_deg=(8.0, 12.0), hip_rotation_range_deg=(-18.0, -10.0)))
+    assert abs(_axis_heading_deg(hinge)) < 0.5
+    assert abs(_axis_heading_deg(tfl)) > 8.0 and abs(_axis_heading_deg(sartorius)) < 3.0
 
 
 @pytest.mark.parametrize("exercise", ["knee_raise", "hip_extension"])
@@ -215,13 +242,17 @@ def test_pelvis_rolls_and_turns_with_the_moving_leg_out_of_step(exercise: str) -
 
 def test_realistic_preset() -> None:
     cfgs = [SimulationConfig.realistic(seed=s, exercise=ex) for s in range(6) for ex in ("knee_raise", "deep_squat")]
-    for c in cfgs:
-        assert c.hip_abduction_range_deg == REALISTIC_HIP_ABDUCTION_RANGE_DEG[c.exercise]
-        assert c.hip_rotation_range_deg == REALISTIC_HIP_ROTATION_RANGE_DEG[c.exercise]
+    for c in cfgs:  # a pattern per patient (centre within the drill's span), each rep within ±4° of it
+        for (lo, hi), span in ((c.hip_abduction_range_deg, REALISTIC_HIP_ABDUCTION_RANGE_DEG[c.exercise]),
+                               (c.hip_rotation_range_deg, REALISTIC_HIP_ROTATION_RANGE_DEG[c.exercise])):
+            assert hi - lo == pytest.approx(2 * REALISTIC_PER_REP_SPREAD_DEG)
+            assert span[0] <= 0.5 * (lo + hi) <= span[1]
         assert c.soft_tissue_deg > 0 and c.random_anatomy and c.misplacement_max_deg == 25.0
         assert c.gyr_bias_max_rad_s == pytest.approx(math.radians(3.0))
         assert 50 <= c.thigh_rate_hz <= 120 and 50 <= c.pelvis_rate_hz <= 120 and 1.0 <= c.tempo_scale <= 2.0
     assert min(c.thigh_rate_hz for c in cfgs) < 70 and max(c.tempo_scale for c in cfgs) > 1.5
+    knee = [c.hip_rotation_range_deg for c in cfgs if c.exercise == "knee_raise"]
+    assert min(lo for lo, _ in knee) < 0 < max(hi for _, hi in knee)  # external and internal patterns
     assert SimulationConfig.realistic(seed=3) == SimulationConfig.realistic(seed=3)
     assert SimulationConfig.realistic(seed=3, thigh_rate_hz=50.0).thigh_rate_hz == 50.0
     with pytest.raises(SimulationConfigError, match="lunge"):

@@ -120,6 +120,8 @@ def test_replace_analysis_refuses_what_it_cannot_replace(store: Store, clinic: d
         store.replace_analysis(sid, analysis_factory(exercise="deep_squat"))
     with pytest.raises(NotFoundError):
         store.replace_analysis(999_999, analysis_factory())
+    with pytest.raises(InvalidValueError, match="engine_version"):
+        store.replace_analysis(sid, _old(analysis_factory(), "x" * 33))
     store.replace_analysis(sid, analysis_factory(n_reps=3))  # no raw file: only the angles move
     assert store.get_session(sid).raw_path is None and store.get_session(sid).rep_count == 3
     assert store.clean_orphans(older_than_s=0) == []
