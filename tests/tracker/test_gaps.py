@@ -1,7 +1,7 @@
 """Gaps are data (issue 14, items 2 and 3): the seeded gap and loss matrix of simulation.HOLE_SCENARIOS.
 
 Every cell: the rep count is exact (every rep counted once, none invented), every rep a hole of ≥ 0.5 s
-cut (or whose peak fell into one) is reported with a low confidence that names the gap, reps only
+cuts (or whose peak fell into one) is reported with a low confidence that names the gap, reps only
 random lost packets touched are not flagged, and calibration passes with holes and lost packets anywhere in
 the stand. After a hole longer than 2 s, angles are back (valid and within 5° of the truth) within 3 s.
 """
@@ -38,7 +38,10 @@ def test_gap_matrix_counts_exact_and_cut_reps_flagged(scenario: str) -> None:
         for tr in sim.truth.reps:
             got = min(res.reps, key=lambda r: abs(r.peak_s - tr.peak_s))
             diag = res.rep_diagnostics[got.index - 1]
-            if tr.longest_gap_s >= 0.5 or tr.peak_in_gap:
+            # a hole that overlaps the rep as detected by ≥ 0.5 s (one that only takes the last of its
+            # settling after the hip is back down changes nothing measured), or holds its peak
+            inside = max((min(g.end_s, got.end_s) - max(g.start_s, got.start_s) for g in sim.truth.gaps), default=0.0)
+            if inside >= 0.5 or tr.peak_in_gap:
                 assert got.low_confidence, f"{label}: rep {tr.index} cut by a {tr.longest_gap_s:.2f} s gap not flagged"
                 assert "gap" in got.low_confidence_reason or "ended" in got.low_confidence_reason, (label, got)
             if not tr.cut_by_gap:  # lost packets (even 5 % of them) cost a rep little and never flag it
