@@ -12,10 +12,15 @@ stay well below the recorder's 0.5 s publishing interval (goal < 50 ms).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import vqf
+
+# the checkout first: this folder has a simulation.py of its own (the simulator's benchmark)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from simulation import SimulationConfig, simulate
 from tracker.live import LiveTracker

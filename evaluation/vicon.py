@@ -112,6 +112,16 @@ def jcs_hip_flexion_deg(r_pelvis: Rotation, r_thigh: Rotation) -> np.ndarray:
     return np.degrees(np.arctan2(-rel[:, 0, 1], rel[:, 1, 1]))
 
 
+def stand_zeroed_reference(cat: Concatenated) -> np.ndarray:
+    """The hip flexion reference: JCS flexion of the thigh's rotation since the stand, in the marker
+    pelvis frame. The pipeline's frames make the standing pose the zero (thigh ∥ pelvis); the marker
+    frames do not (the lateral knee marker tilts the marker thigh axis ~10–25° in the frontal plane), so
+    the comparable reference re-zeroes the *relative rotation* at the stand: R_rel(t)·R_rel(stand)ᵀ."""
+    rel = cat.r_pelvis.inv() * cat.r_thigh
+    zeroed = (rel * rel[int(RATE_HZ)].inv()).as_matrix()
+    return np.degrees(np.arctan2(-zeroed[:, 0, 1], zeroed[:, 1, 1]))
+
+
 def _minjerk(u: np.ndarray) -> np.ndarray:
     u = np.clip(u, 0, 1)
     return 10 * u**3 - 15 * u**4 + 6 * u**5
@@ -288,14 +298,7 @@ def evaluate_movement(data_dir: Path, movement: str, exercise: str, *, folder: s
     n_stand = int(2.0 * RATE_HZ)
     jcs_abs = jcs_hip_flexion_deg(cat.r_pelvis, cat.r_thigh)
     jcs_offset = jcs_abs - jcs_abs[:n_stand].mean()
-    # The pipeline's frames make the standing pose the zero (thigh ∥ pelvis); the marker frames do not
-    # (the lateral knee marker tilts the marker thigh axis ~10–25° in the frontal plane). The
-    # comparable marker reference therefore re-zeroes the *relative rotation* at the stand:
-    # R_rel(t)·R_rel(stand)ᵀ, then JCS flexion. ``jcs_offset`` (angle minus its stand value) is the
-    # other, cruder reference.
-    rel = cat.r_pelvis.inv() * cat.r_thigh
-    zeroed = (rel * rel[n_stand // 2].inv()).as_matrix()
-    jcs_rel = np.degrees(np.arctan2(-zeroed[:, 0, 1], zeroed[:, 1, 1]))
+    jcs_rel = stand_zeroed_reference(cat)
     vic_rel = cat.vicon_hip_deg - cat.vicon_hip_deg[:n_stand].mean()
     tilt_rel = cat.tilt_ref_deg - cat.tilt_ref_deg[:n_stand].mean()
     idx = np.round((t - cat.t_s[0]) * RATE_HZ).astype(int)

@@ -318,16 +318,18 @@ class Calibrator:
         n_sm = max(1, int(round(0.25 * rate)))
         min_n = int(np.ceil(self.min_stand_s * rate))
         cos_max = np.cos(np.radians(self.stand_max_tilt_deg))
+        smoothed = [(acc, np.column_stack([_moving_mean(acc[:, i], n_sm) for i in range(3)]))
+                    for acc in (data.acc_thigh, data.acc_pelvis)]
         out: list[tuple[int, int]] = []
         for a, b in _runs(quiet):
             while b - a >= min_n:
                 end = b
-                for acc in (data.acc_thigh, data.acc_pelvis):
-                    seg = acc[a:end]
+                for acc, sm_all in smoothed:
                     ok0 = data.valid[a : a + n0]
-                    up0 = (seg[:n0][ok0[: len(seg[:n0])]] if ok0.any() else seg[:n0]).mean(0)
+                    seg0 = acc[a : min(a + n0, end)]
+                    up0 = (seg0[ok0[: len(seg0)]] if ok0[: len(seg0)].any() else seg0).mean(0)
                     up0 = up0 / np.linalg.norm(up0)
-                    sm = np.column_stack([_moving_mean(seg[:, i], n_sm) for i in range(3)])
+                    sm = sm_all[a:end]
                     bad = np.flatnonzero((sm @ up0) / np.linalg.norm(sm, axis=1) <= cos_max)
                     if len(bad):
                         end = a + int(bad[0])

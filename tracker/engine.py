@@ -40,6 +40,7 @@ from tracker.stages import (
     HeldState,
     SharedGrid,
     StreamingAngles,
+    grid_rotations,
     orient_streams,
     raw_grid,
     refine_pelvis_axis,
@@ -118,12 +119,14 @@ def rep_confidence(
     d: DetectedRep, sol: AngleSolution, axis_confidence: float, heading_max_sigma_deg: float
 ) -> tuple[float, str, RepDiagnostics]:
     """The rep's confidence, its reason when low, and the diagnostics behind both."""
-    m = (sol.t_s >= d.start_s) & (sol.t_s <= d.end_s) & sol.valid
-    i_pk = int(np.argmin(np.abs(sol.t_s - d.peak_s)))
+    a, b = np.searchsorted(sol.t_s, [d.start_s - 1e-9, d.end_s + 1e-9])
+    m = slice(int(a), int(b))
+    i_pk = min(int(np.searchsorted(sol.t_s, d.peak_s - 1e-9)), len(sol.t_s) - 1)
     jc = bool(sol.joint_centre[i_pk])
     sign = 1.0 if d.peak_hip_deg >= 0 else -1.0
-    pk3 = float(sign * np.max(sign * sol.hip_3d_deg[m])) if m.any() else float("nan")
-    pks = float(sign * np.max(sign * sol.hip_sagittal_deg[m])) if m.any() else float("nan")
+    v = sol.valid[m]
+    pk3 = float(sign * np.max(sign * sol.hip_3d_deg[m][v])) if v.any() else float("nan")
+    pks = float(sign * np.max(sign * sol.hip_sagittal_deg[m][v])) if v.any() else float("nan")
     oop = float(sol.out_of_plane_deg[i_pk])
     explained = _AGREE_BASE_DEG + _AGREE_PER_OOP * oop
     sigma = sol.constant.sigma_deg if sol.constant is not None else float("inf")
@@ -530,9 +533,9 @@ class Engine:
             return True
         return n_reps >= p.refine_reps and ident.constant.sigma_deg <= p.identify_sigma_deg
 
-    def _solve(self, grid: SharedGrid, ident: Identification) -> AngleSolution:
+    def _solve(self, grid: SharedGrid, ident: Identification, rotations: tuple[np.ndarray, np.ndarray] | None = None) -> AngleSolution:
         return solve_angles(grid, ident.calibrator, self.side, self.heading, constant=ident.constant,
-                            offsets=ident.offsets, zeros=ident.zeros)
+                            offsets=ident.offsets, zeros=ident.zeros, rotations=rotations)
 
     def _detect(self, sol: AngleSolution, *, flush: bool) -> RepDetector:
         det = self._detector()
@@ -551,14 +554,18 @@ class Engine:
         p = self.params
         if self.mode == "offline":
             self._grid_origin = float("nan")
-        self._find_stand()
+        t_stand = self._find_stand()[1]
         grid = self._offline_grid()
-        whole, sol = self._identify(grid)
-        det = self._detect(sol, flush=True)
-        ident = dataclasses.replace(whole, final=True)
-        t_stand = whole.calibrator.stand_span_s_[1]
-        for k in range(max(1, p.refine_reps), min(len(det.reps_), p.max_identify_reps) + 1):
-            until = _identification_end(max(t_stand, det.reps_[k - 1].end_s), p)
+        # the reps, found on the heading-free angles with the stand's frames, tell where the
+        # identification may end (the live mode identifies at the same points)
+        first = Calibrator(**p.calibrator).calibrate(grid.calibration_input(), self.side, self.exercise,
+                                                     identify_axes=False, stand_s=self._stand_s)
+        rotations = grid_rotations(grid)
+        found = self._detect(solve_angles(grid, first, self.side, self.heading, constant=UNOBSERVED, rotations=rotations),
+                             flush=True).reps_
+        ident: Identification | None = None
+        for k in range(max(1, p.refine_reps), min(len(found), p.max_identify_reps) + 1):
+            until = _identification_end(max(t_stand, found[k - 1].end_s), p)
             if until >= grid.t_s[-1]:
                 break
             try:
@@ -567,9 +574,13 @@ class Engine:
                 continue
             if self._is_final(cand, k):
                 ident = dataclasses.replace(cand, final=True)
-                sol = self._solve(grid, ident)
-                det = self._detect(sol, flush=True)
                 break
+        if ident is None:  # too few reps, or the heading never settled within them: all of the recording
+            whole, sol = self._identify(grid)
+            ident = dataclasses.replace(whole, final=True)
+        else:
+            sol = self._solve(grid, ident, rotations)
+        det = self._detect(sol, flush=True)
         cal = ident.calibrator
         reps, diags = assemble_reps(det.reps_, sol, p, cal.calibration_.flexion_axis_confidence, self.heading.max_sigma_deg)
         self.grid_, self.calibrator_, self.angles_, self.rep_detector_, self.identification_ = grid, cal, sol, det, ident
@@ -876,6 +887,9 @@ def _matching(det: RepDetector, target: DetectedRep | Rep) -> DetectedRep | None
     cands = [r for r in reps if r.start_s < target.end_s and r.end_s > target.start_s]
     return min(cands, key=lambda r: abs(r.peak_s - target.peak_s)) if cands else None
 
+
+#: A heading constant that was not solved for: the angles are the heading-free sagittal ones.
+UNOBSERVED = HeadingConstant(0.0, float("inf"), 0.0, 0.0, 0)
 
 #: Longest live window the rep smoother looks back, seconds (after long rests it starts later).
 MAX_WINDOW_S = 120.0

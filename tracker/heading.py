@@ -247,12 +247,14 @@ class RelativeHeading:
         Default (0.08, 0.04) m.
     max_fit_samples
         The offsets are fitted on at most this many moving samples (evenly spread). Default 6000.
+    max_constant_samples
+        The constant is solved on at most about this many rows (decimated). Default 20000.
     """
 
     def __init__(
         self, *, rest_gyr_rad_s: float = 0.2, rest_hip_deg: float = 10.0, rest_min_s: float = 0.3,
         jc_lowpass_hz: float = 6.0, max_sigma_deg: float = 3.0, offset_prior_m: tuple[float, float] = (0.08, 0.04),
-        max_fit_samples: int = 6000,
+        max_fit_samples: int = 6000, max_constant_samples: int = 20000,
     ) -> None:
         for name, v in (("rest_gyr_rad_s", rest_gyr_rad_s), ("rest_hip_deg", rest_hip_deg), ("rest_min_s", rest_min_s),
                         ("jc_lowpass_hz", jc_lowpass_hz), ("max_sigma_deg", max_sigma_deg),
@@ -268,40 +270,56 @@ class RelativeHeading:
         self.max_sigma_deg = max_sigma_deg
         self.offset_prior_m = offset_prior_m
         self.max_fit_samples = max_fit_samples
+        if max_constant_samples < 1000:
+            raise ValueError(f"max_constant_samples must be >= 1000, got {max_constant_samples!r}")
+        self.max_constant_samples = max_constant_samples
 
     def rest(self, gyr_t: np.ndarray, gyr_p: np.ndarray, hip_sagittal_deg: np.ndarray, valid: np.ndarray, rate_hz: float) -> np.ndarray:
         return rest_mask(gyr_t, gyr_p, hip_sagittal_deg, valid, rate_hz, gyr_threshold_rad_s=self.rest_gyr_rad_s,
                          hip_band_deg=self.rest_hip_deg, min_s=self.rest_min_s)
 
-    def fit_offsets(
+    def solve(
         self, side: str, quat_t: np.ndarray, quat_p: np.ndarray, gyr_t: np.ndarray, gyr_p: np.ndarray,
-        acc_t: np.ndarray, acc_p: np.ndarray, valid: np.ndarray, rate_hz: float,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-        """Lever matrices and the fitted offsets: (K_t, K_p, r_t, r_p, conditioning)."""
-        K_t = lever_matrices(gyr_t, rate_hz, self.jc_lowpass_hz)
-        K_p = lever_matrices(gyr_p, rate_hz, self.jc_lowpass_hz)
-        a_t, a_p = lowpass(acc_t, rate_hz, self.jc_lowpass_hz), lowpass(acc_p, rate_hz, self.jc_lowpass_hz)
-        r_t0, r_p0 = default_offsets(side)
+        acc_t: np.ndarray, acc_p: np.ndarray, drift: np.ndarray, valid: np.ndarray, rate_hz: float,
+    ) -> tuple[HeadingConstant, tuple[np.ndarray, np.ndarray], float]:
+        """Joint-centre offsets and the heading constant c from a recording on the shared grid:
+        (c, (r_thigh, r_pelvis), the offsets' conditioning). ``drift``: Δ(t), NaN where unknown."""
+        lp = self.jc_lowpass_hz
+        K_t, K_p = lever_matrices(gyr_t, rate_hz, lp), lever_matrices(gyr_p, rate_hz, lp)
+        a_t, a_p = lowpass(acc_t, rate_hz, lp), lowpass(acc_p, rate_hz, lp)
+        r_t, r_p = default_offsets(side)
+        conditioning = 0.0
         moving = np.flatnonzero(valid & (np.linalg.norm(gyr_t, axis=1) > 0.2))
         if len(moving) > self.max_fit_samples:
             moving = moving[np.linspace(0, len(moving) - 1, self.max_fit_samples).astype(int)]
-        if len(moving) < 50:
-            return K_t, K_p, r_t0, r_p0, 0.0
-        fit = fit_offsets(a_t[moving], K_t[moving], a_p[moving], K_p[moving], r_t0, r_p0, prior_sigma_m=self.offset_prior_m,
-                          sample_weight=min(1.0, 2.0 * self.jc_lowpass_hz / rate_hz))
-        return K_t, K_p, fit.r_thigh_m, fit.r_pelvis_m, fit.conditioning
+        if len(moving) >= 50:
+            fit = fit_offsets(a_t[moving], K_t[moving], a_p[moving], K_p[moving], r_t, r_p, prior_sigma_m=self.offset_prior_m,
+                              sample_weight=min(1.0, 2.0 * lp / rate_hz))
+            r_t, r_p, conditioning = fit.r_thigh_m, fit.r_pelvis_m, fit.conditioning
+        # the constant needs no more than ~max_constant_samples: the signals are low-passed at lp Hz, so
+        # keeping every step-th row (≥ 2.5·lp Hz) loses nothing
+        step = max(1, min(int(rate_hz / (2.5 * lp)), int(np.ceil(len(valid) / self.max_constant_samples))))
+        sl = slice(None, None, step)
+        known = valid & np.isfinite(drift)
+        a, b, leak_t, leak_p = self.horizontal_pairs(
+            quat_t[sl], quat_p[sl], a_t[sl], a_p[sl], K_t[sl], K_p[sl], r_t, r_p, np.where(known, drift, 0.0)[sl],
+            rate_hz / step, known[sl],
+        )
+        k = solve_constant(a, b, known[sl].astype(float), rate_hz=rate_hz / step, bandwidth_hz=lp, leak_t=leak_t, leak_p=leak_p)
+        return k, (r_t, r_p), conditioning
 
     def horizontal_pairs(
         self, quat_t: np.ndarray, quat_p: np.ndarray, acc_t: np.ndarray, acc_p: np.ndarray, K_t: np.ndarray,
         K_p: np.ndarray, r_t: np.ndarray, r_p: np.ndarray, drift: np.ndarray, rate_hz: float, known: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The two horizontal joint-centre acceleration series (the thigh's turned by Δ(t)) and their
-        accelerometer-error regressors, all high-passed alike: (a, b, leak_t, leak_p).
+        accelerometer-error regressors, all high-passed alike: (a, b, leak_t, leak_p). ``acc_*``: already
+        low-passed like ``K_*``.
 
         Rows not ``known`` (gaps: no orientation there) are bridged linearly before filtering — the
         high-pass's long response would otherwise spread whatever they hold over tens of seconds."""
-        e_t = earth_accelerations(quat_t, acc_t, K_t, r_t, rate_hz, self.jc_lowpass_hz)
-        e_p = earth_accelerations(quat_p, acc_p, K_p, r_p, rate_hz, self.jc_lowpass_hz)
+        e_t = earth_accelerations(quat_t, acc_t, K_t, r_t)
+        e_p = earth_accelerations(quat_p, acc_p, K_p, r_p)
         cs, sn = np.cos(drift), np.sin(drift)
         a = np.column_stack([cs * e_t[:, 0] - sn * e_t[:, 1], sn * e_t[:, 0] + cs * e_t[:, 1]])
         lt, lp = leak_regressors(quat_t, drift), leak_regressors(quat_p)
@@ -313,12 +331,6 @@ class RelativeHeading:
             return out
 
         return hp(a), hp(e_p[:, :2]), hp(lt), hp(lp)
-
-    def constant(
-        self, a: np.ndarray, b: np.ndarray, weight: np.ndarray, rate_hz: float,
-        leak_t: np.ndarray | None = None, leak_p: np.ndarray | None = None,
-    ) -> HeadingConstant:
-        return solve_constant(a, b, weight, rate_hz=rate_hz, bandwidth_hz=self.jc_lowpass_hz, leak_t=leak_t, leak_p=leak_p)
 
     def observable(self, k: HeadingConstant) -> bool:
         return bool(np.isfinite(k.sigma_deg) and k.sigma_deg <= self.max_sigma_deg)

@@ -20,7 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.rotations import rotate_vec
+from tracker.rotations import quat_to_matrix, rotate_vec
+
+
+def anatomical_axes(quat: np.ndarray, frame: np.ndarray, rot: np.ndarray | None = None) -> np.ndarray:
+    """(N, 3, 3): the anatomical X, Y, Z axes (columns) in the sensor's earth frame — one product,
+    R(q)·F, from which every formula below reads what it needs (row 2 = the "up" components).
+    ``rot``: R(q) when already at hand."""
+    r = quat_to_matrix(quat) if rot is None else rot
+    out: np.ndarray = (r.reshape(-1, 3) @ frame).reshape(r.shape)  # one matrix product, not N small ones
+    return out
 
 
 def segment_axes(quat: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -120,11 +120,10 @@ def fit_offsets(
     return OffsetFit(r_thigh_m=x[:3], r_pelvis_m=x[3:], residual_m_s2=float(np.sqrt(np.mean(e**2))), conditioning=cond)
 
 
-def earth_accelerations(
-    quat: np.ndarray, acc: np.ndarray, K: np.ndarray, r: np.ndarray, rate_hz: float, lowpass_hz: float
-) -> np.ndarray:
-    """The joint centre's specific force in the sensor's own earth frame, (N, 3)."""
-    f = lowpass(acc, rate_hz, lowpass_hz) + np.einsum("nij,j->ni", K, r)
+def earth_accelerations(quat: np.ndarray, acc: np.ndarray, K: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The joint centre's specific force in the sensor's own earth frame, (N, 3), from the (low-passed)
+    specific force at the sensor and the lever matrices."""
+    f = acc + K @ r
     # rotate each row by its quaternion (rotate_vec takes one fixed vector; do the three columns)
     out: np.ndarray = np.zeros_like(f)
     for i in range(3):

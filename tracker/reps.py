@@ -2,7 +2,7 @@
 
 Signal: the hip angle in the drill's direction (flexion for knee_raise / deep_squat, extension for
 hip_extension), through a short causal low-pass (2nd-order Butterworth, default 4 Hz, ≈ 55 ms delay),
-restarted at steady state after every gap, the same filter live and offline, so both paths see
+restarted at steady state after every hole (> 0.25 s), the same filter live and offline, so both paths see
 identical samples and make identical decisions.
 
 States: IDLE → ACTIVE when the signal exceeds the baseline (the running median of the last
@@ -20,7 +20,7 @@ ACTIVE ends, whichever comes first, when the signal
 
 Gaps are data, not the end of a rep: missing samples never end or start a rep by themselves; a rep
 that spans a gap carries the missing time (``missing_s``) and says where the gap was, so the caller can
-flag it. Reps shorter than ``min_rep_s`` (fidgets) or longer than ``max_rep_s`` are discarded; a rep
+flag it. Reps shorter than ``min_rep_s`` (fidgets) or longer than ``max_rep_s`` (another posture: sitting down) are discarded; a rep
 still coming down when the recording ends is counted by :meth:`RepDetector.flush` (``end_reason``
 "data_end"). Partial reps are labelled afterwards relative to the typical peak, never dropped.
 """
@@ -66,6 +66,9 @@ class DetectedRep:
 
 #: Fraction of the 10–90 % rise time a minimum-jerk movement spends within 4 % of its peak.
 HOLD_EDGE_FACTOR = 0.344
+
+#: The low-pass restarts after a hole longer than this (a lost packet or two does not make a step).
+FILTER_RESTART_S = 0.25
 
 #: Offsets the running minimum of each "since the latest peak" stretch apart (larger than any angle range).
 _SEG_OFFSET = 1.0e4
@@ -146,7 +149,8 @@ class RepDetector:
     baseline_window_s
         The baseline is the signal's running median over this window while idle. Default 3 s.
     min_rep_s / max_rep_s
-        Accepted rep durations. Defaults 0.8 s and 60 s (long holds are fine).
+        Accepted rep durations. Defaults 0.8 s and 30 s: the program prescribes holds of 2–5 s, so
+        even a 20 s hold fits; half a minute up there is another posture (sitting down), not a rep.
     hold_fraction
         Hold = time the signal stays within this fraction of the excursion below the peak, minus the
         rise/fall edges (HOLD_EDGE_FACTOR, calibrated for 0.04 on minimum-jerk movements). 0.04.
@@ -169,7 +173,7 @@ class RepDetector:
         settle_band_deg: float = 3.0,
         baseline_window_s: float = 3.0,
         min_rep_s: float = 0.8,
-        max_rep_s: float = 60.0,
+        max_rep_s: float = 30.0,
         hold_fraction: float = 0.04,
         lowpass_hz: float = 4.0,
     ) -> None:
@@ -231,9 +235,10 @@ class RepDetector:
 
     def update(self, t_s: float, hip_deg: float, tilt_deg: float) -> DetectedRep | None:
         """Feed one valid sample; returns the rep that just ended, if any."""
-        gap = bool(t_s - self._t_last > self.gap_s)  # False for the first sample (NaN)
+        step = t_s - self._t_last  # NaN for the first sample: no gap
         self._t_last = t_s
-        if gap:  # restart the low-pass at steady state: a step over the gap is not motion
+        gap = bool(step > self.gap_s)
+        if step > FILTER_RESTART_S:  # restart the low-pass at steady state: a step over a hole is not motion
             self._f_hip.primed = self._f_tilt.primed = False
         hip = self._f_hip.step(hip_deg)
         tilt = self._f_tilt.step(tilt_deg)
@@ -438,8 +443,10 @@ class RepDetector:
         t = np.asarray(t_s, dtype=float)[idx]
         gap = np.zeros(len(t), dtype=bool)
         gap[1:] = np.diff(t) > self.gap_s
-        hip, zf_hip = _sosfilt_runs(self._sos, np.asarray(hip_deg, dtype=float)[idx], gap)
-        tilt, zf_tilt = _sosfilt_runs(self._sos, np.asarray(tilt_deg, dtype=float)[idx], gap)
+        restart = np.zeros(len(t), dtype=bool)
+        restart[1:] = np.diff(t) > FILTER_RESTART_S
+        hip, zf_hip = _sosfilt_runs(self._sos, np.asarray(hip_deg, dtype=float)[idx], restart)
+        tilt, zf_tilt = _sosfilt_runs(self._sos, np.asarray(tilt_deg, dtype=float)[idx], restart)
         s = self.direction * hip
         data = np.vstack([t, s, hip, tilt, gap.astype(float)])
         n_win = int(self._hist.maxlen or 1)
@@ -523,8 +530,9 @@ class RepDetector:
 
 
 def _sosfilt_runs(sos: np.ndarray, x: np.ndarray, gap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The causal filter over each gap-free run, each started at steady state (as :class:`Biquad`
-    after a restart); returns the output and the final state (the Biquad's z1, z2)."""
+    """The causal filter over each run between restarts (``gap`` marks a run's first sample), each
+    started at steady state (as :class:`Biquad` after a restart); returns the output and the final
+    state (the Biquad's z1, z2)."""
     if len(x) == 0:
         return x.copy(), np.zeros((1, 2))
     y = np.empty_like(x)

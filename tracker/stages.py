@@ -23,21 +23,18 @@ from tracker.heading import (
     RelativeHeading,
     drift_causal,
     drift_offline,
-    heading_difference,
 )
 from tracker.joint_angles import (
-    frontal_inclination,
+    anatomical_axes,
     heading_reference,
     hip_flexion,
     pelvic_tilt,
     pelvis_heading,
-    sagittal_hip_flexion,
-    segment_axes,
 )
 from tracker.orientation import OrientationEstimator, SensorOrientation
 from tracker.raw import SensorStream
 from tracker.reps import DetectedRep, RepDetector
-from tracker.rotations import rotate_vec
+from tracker.rotations import quat_to_matrix, rotate_vec
 from tracker.timebase import GapPolicy, common_grid, native_grid, resample_sensor
 
 
@@ -138,6 +135,11 @@ def stand_gyro_bias(streams: list[SensorStream] | tuple[SensorStream, ...], stan
     return out
 
 
+def grid_rotations(grid: SharedGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Both sensors' rotation matrices on the grid (computed once when several solves share a grid)."""
+    return quat_to_matrix(grid.quat_thigh), quat_to_matrix(grid.quat_pelvis)
+
+
 def _run_to_block(o: SensorOrientation, run: np.ndarray) -> np.ndarray:
     first = np.searchsorted(o.segment, np.maximum(run, 0))
     out: np.ndarray = np.where(run >= 0, o.block[np.minimum(first, len(o.block) - 1)], -1)
@@ -196,6 +198,7 @@ def solve_angles(
     grid: SharedGrid, cal: Calibrator, side: str, heading: RelativeHeading, *, causal: bool = False,
     constant: HeadingConstant | None = None, offsets: tuple[np.ndarray, np.ndarray] | None = None,
     zeros: AngleZeros | None = None, held: HeldState | None = None,
+    rotations: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AngleSolution:
     """Hip flexion (3D and sagittal) and pelvic tilt on ``grid`` with the calibration's frames.
 
@@ -206,9 +209,10 @@ def solve_angles(
     """
     ft, fp = cal.frame_thigh_, cal.frame_pelvis_
     qt, qp = grid.quat_thigh, grid.quat_pelvis
-    _, y_t, _ = segment_axes(qt, ft)
-    x_p, y_p, _ = segment_axes(qp, fp)
-    sag = sagittal_hip_flexion(qt, qp, ft, fp)
+    R_t, R_p = rotations if rotations is not None else grid_rotations(grid)
+    A_t, A_p = anatomical_axes(qt, ft, R_t), anatomical_axes(qp, fp, R_p)  # (N, 3, 3): columns X, Y, Z in earth
+    y_t, x_p, y_p = A_t[:, :, 1], A_p[:, :, 0], A_p[:, :, 1]
+    sag = np.arctan2(A_t[:, 2, 0], A_t[:, 2, 1]) - np.arctan2(A_p[:, 2, 0], A_p[:, 2, 1])  # sagittal_hip_flexion
     stand = _stand_mask(grid, cal)
     if zeros is None:
         if not stand.any():
@@ -219,7 +223,8 @@ def solve_angles(
     sag_deg = np.degrees(sag - z_sag)
     valid = grid.valid
     rest = heading.rest(grid.gyr_thigh, grid.gyr_pelvis, sag_deg, valid, grid.rate_hz)
-    d_inst = heading_difference(qt, qp, ft[:, 0], fp[:, 0])
+    x_t = A_t[:, :, 0]
+    d_inst = np.arctan2(x_p[:, 1], x_p[:, 0]) - np.arctan2(x_t[:, 1], x_t[:, 0])  # heading_difference
     h = held or HeldState()
     if causal:
         drift = np.full(len(d_inst), np.nan)
@@ -229,13 +234,8 @@ def solve_angles(
         drift = drift_offline(d_inst, rest, grid.piece, grid.block)
     conditioning = float("nan")
     if constant is None:
-        fit = heading.fit_offsets(side, qt, qp, grid.gyr_thigh, grid.gyr_pelvis, grid.acc_thigh, grid.acc_pelvis, valid, grid.rate_hz)
-        K_t, K_p, r_t, r_p, conditioning = fit
-        offsets = (r_t, r_p)
-        known = valid & np.isfinite(drift)
-        a, b, lt, lp = heading.horizontal_pairs(qt, qp, grid.acc_thigh, grid.acc_pelvis, K_t, K_p, r_t, r_p,
-                                                np.where(known, drift, 0.0), grid.rate_hz, known)
-        constant = heading.constant(a, b, known.astype(float), grid.rate_hz, lt, lp)
+        constant, offsets, conditioning = heading.solve(side, qt, qp, grid.gyr_thigh, grid.gyr_pelvis, grid.acc_thigh,
+                                                        grid.acc_pelvis, drift, valid, grid.rate_hz)
     use_3d = heading.observable(constant) & np.isfinite(drift)
     delta = drift + constant.c_rad
     hip3d = hip_flexion(y_t, x_p, y_p, np.where(np.isfinite(delta), delta, 0.0))
@@ -250,7 +250,8 @@ def solve_angles(
     if zeros is None:
         zeros = AngleZeros(hip_3d=float(np.mean(hip3d[stand])), hip_sagittal=z_sag, tilt=float(np.mean(tilt[stand])))
     hip3d_deg = np.degrees(hip3d - zeros.hip_3d)
-    oop = np.degrees(np.abs(frontal_inclination(qt, ft)) + np.abs(frontal_inclination(qp, fp)))
+    # frontal_inclination of each segment: atan2 of "up" along anatomical Z against Y
+    oop = np.degrees(np.abs(np.arctan2(A_t[:, 2, 2], A_t[:, 2, 1])) + np.abs(np.arctan2(A_p[:, 2, 2], A_p[:, 2, 1])))
     return AngleSolution(
         t_s=grid.t_s, valid=valid, hip_deg=np.where(use_3d, hip3d_deg, sag_deg), hip_3d_deg=hip3d_deg,
         hip_sagittal_deg=sag_deg, tilt_deg=np.degrees(tilt - zeros.tilt), joint_centre=use_3d,
