@@ -65,10 +65,9 @@ def sagittal_hip_flexion(quat_t: np.ndarray, quat_p: np.ndarray, frame_t: np.nda
 
 
 def frontal_inclination(quat: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """A segment's tilt out of its sagittal plane from gravity alone (rad): atan2 of "up" along
-    anatomical Z against Y — thigh ab/adduction from the vertical, pelvic obliquity."""
-    up = np.column_stack([rotate_vec(quat, frame[:, i])[:, 2] for i in (2, 1)])
-    out: np.ndarray = np.arctan2(up[:, 0], up[:, 1])
+    """A segment's tilt out of its sagittal plane from gravity alone (rad): its ML axis' elevation
+    from the horizontal — thigh ab/adduction from the vertical, pelvic obliquity."""
+    out: np.ndarray = np.arcsin(np.clip(rotate_vec(quat, frame[:, 2])[:, 2], -1.0, 1.0))
     return out
 
 

@@ -250,8 +250,9 @@ def solve_angles(
     if zeros is None:
         zeros = AngleZeros(hip_3d=float(np.mean(hip3d[stand])), hip_sagittal=z_sag, tilt=float(np.mean(tilt[stand])))
     hip3d_deg = np.degrees(hip3d - zeros.hip_3d)
-    # frontal_inclination of each segment: atan2 of "up" along anatomical Z against Y
-    oop = np.degrees(np.abs(np.arctan2(A_t[:, 2, 2], A_t[:, 2, 1])) + np.abs(np.arctan2(A_p[:, 2, 2], A_p[:, 2, 1])))
+    # out of the sagittal planes, heading-free: each segment's ML axis tilted from horizontal (thigh
+    # ab/adduction from the vertical, pelvic obliquity) — frontal_inclination
+    oop = np.degrees(np.abs(np.arcsin(np.clip(A_t[:, 2, 2], -1, 1))) + np.abs(np.arcsin(np.clip(A_p[:, 2, 2], -1, 1))))
     return AngleSolution(
         t_s=grid.t_s, valid=valid, hip_deg=np.where(use_3d, hip3d_deg, sag_deg), hip_3d_deg=hip3d_deg,
         hip_sagittal_deg=sag_deg, tilt_deg=np.degrees(tilt - zeros.tilt), joint_centre=use_3d,
