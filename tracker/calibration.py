@@ -479,10 +479,6 @@ class Calibrator:
             flags.append("flexion_axis_from_placement")
         self.frame_thigh_ = anatomical_frame(ups["thigh"], j_t)
         self.frame_pelvis_ = anatomical_frame(ups["pelvis"], j_p)
-        # The lines the relative heading is tracked with (tracker/joint_angles.py): the frames' ML axes,
-        # assumed to be the same physical line in both sensors. On real, non-hinge hips they are not
-        # (18–38° apart on UI-PRMD) and δ inherits the offset — see docs/coordinate-systems.md, "Limits".
-        self.hinge_axis_thigh_, self.hinge_axis_pelvis_ = self.frame_thigh_[:, 2], self.frame_pelvis_[:, 2]
         # Report total misplacement: angle between the nominal and the identified sensor frame.
         for k, (name, frame) in enumerate((("thigh", self.frame_thigh_), ("pelvis", self.frame_pelvis_))):
             nominal = anatomical_frame(np.array([1.0, 0.0, 0.0]), nominal_ml_axis(name, side))
@@ -517,7 +513,6 @@ class Calibrator:
 
         out = copy.copy(self)
         out.frame_pelvis_ = anatomical_frame(self.up_pelvis_, j_p)
-        out.hinge_axis_pelvis_ = out.frame_pelvis_[:, 2]
         flags = tuple(f for f in self.calibration_.flags if not f.startswith("pelvis_axis")) + (flag,)
         out.calibration_ = Calibration(
             stand_start_s=self.calibration_.stand_start_s, stand_duration_s=self.calibration_.stand_duration_s,

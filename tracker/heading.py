@@ -41,7 +41,6 @@ from tracker.joint_centre import (
     lever_matrices,
     lowpass,
 )
-from tracker.rotations import rotate_vec
 
 #: The horizontal joint-centre accelerations are high-passed: a slowly varying inclination error of
 #: either filter leaks gravity into them (0.17 m/s² per degree), which no hip motion does.
@@ -76,13 +75,6 @@ def rest_mask(
     m = max(1, int(round(min_s * rate_hz)))
     out: np.ndarray = trailing_mean(still.astype(float), m) > 1.0 - 1e-9
     out[: m - 1] = False
-    return out
-
-
-def heading_difference(quat_t: np.ndarray, quat_p: np.ndarray, axis_t: np.ndarray, axis_p: np.ndarray) -> np.ndarray:
-    """Heading (about earth z) of the pelvis' axis minus the thigh's, each in its own earth frame, rad."""
-    e_t, e_p = rotate_vec(quat_t, axis_t), rotate_vec(quat_p, axis_p)
-    out: np.ndarray = np.arctan2(e_p[:, 1], e_p[:, 0]) - np.arctan2(e_t[:, 1], e_t[:, 0])
     return out
 
 

@@ -1,7 +1,9 @@
 """Hip flexion (ISB JCS), its heading-free sagittal estimate, and pelvic tilt — one set of formulas.
 
 Each sensor's anatomical frame F (sensor ← anatomical, from calibration) turned into its own earth
-frame gives the segment's axes there: x = anterior, y = superior, z = right (``segment_axes``).
+frame gives the segment's axes there: X = anterior, Y = superior, Z = right (``anatomical_axes``);
+every formula reads them. (The live display's ``tracker.stages.StreamingAngles`` spells the same
+formulas in plain floats for one row at a time; a test holds them equal.)
 
 * **Hip flexion (3D)** — R_rel = (R_p·F_p)ᵀ · Rz(δ) · (R_t·F_t); flexion is the first angle of its
   Z-X-Y Cardan decomposition (Wu 2002 JCS: e1 = pelvis Z), atan2(−x_p·y_t', y_p·y_t') with y_t' the
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.rotations import quat_to_matrix, rotate_vec
+from tracker.rotations import quat_to_matrix
 
 
 def anatomical_axes(quat: np.ndarray, frame: np.ndarray, rot: np.ndarray | None = None) -> np.ndarray:
@@ -30,11 +32,6 @@ def anatomical_axes(quat: np.ndarray, frame: np.ndarray, rot: np.ndarray | None 
     r = quat_to_matrix(quat) if rot is None else rot
     out: np.ndarray = (r.reshape(-1, 3) @ frame).reshape(r.shape)  # one matrix product, not N small ones
     return out
-
-
-def segment_axes(quat: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The anatomical X (anterior), Y (superior), Z (right) axes in the sensor's earth frame, (N, 3) each."""
-    return rotate_vec(quat, frame[:, 0]), rotate_vec(quat, frame[:, 1]), rotate_vec(quat, frame[:, 2])
 
 
 def turn(v: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -50,30 +47,23 @@ def hip_flexion(y_t: np.ndarray, x_p: np.ndarray, y_p: np.ndarray, delta: np.nda
     return out
 
 
-def sagittal_inclination(quat: np.ndarray, frame: np.ndarray) -> np.ndarray:
+def sagittal_inclination(axes: np.ndarray) -> np.ndarray:
     """A segment's rotation about its own ML axis from gravity alone (rad, + = superior axis tipped
     back = thigh forward / pelvis posterior): atan2 of "up" along anatomical X against Y."""
-    up = np.column_stack([rotate_vec(quat, frame[:, i])[:, 2] for i in (0, 1)])
-    out: np.ndarray = np.arctan2(up[:, 0], up[:, 1])
+    out: np.ndarray = np.arctan2(axes[:, 2, 0], axes[:, 2, 1])
     return out
 
 
-def sagittal_hip_flexion(quat_t: np.ndarray, quat_p: np.ndarray, frame_t: np.ndarray, frame_p: np.ndarray) -> np.ndarray:
-    """Heading-free hip flexion (rad): thigh sagittal inclination minus the pelvis'."""
-    out: np.ndarray = sagittal_inclination(quat_t, frame_t) - sagittal_inclination(quat_p, frame_p)
-    return out
-
-
-def frontal_inclination(quat: np.ndarray, frame: np.ndarray) -> np.ndarray:
+def frontal_inclination(axes: np.ndarray) -> np.ndarray:
     """A segment's tilt out of its sagittal plane from gravity alone (rad): its ML axis' elevation
     from the horizontal — thigh ab/adduction from the vertical, pelvic obliquity."""
-    out: np.ndarray = np.arcsin(np.clip(rotate_vec(quat, frame[:, 2])[:, 2], -1.0, 1.0))
+    out: np.ndarray = np.arcsin(np.clip(axes[:, 2, 2], -1.0, 1.0))
     return out
 
 
-def pelvis_heading(x_p: np.ndarray) -> np.ndarray:
-    """Facing direction of the pelvis (heading of its anterior axis) in the pelvis' earth frame."""
-    out: np.ndarray = np.arctan2(x_p[:, 1], x_p[:, 0])
+def axis_heading(v: np.ndarray) -> np.ndarray:
+    """Heading (about earth z) of earth vectors (rad)."""
+    out: np.ndarray = np.arctan2(v[:, 1], v[:, 0])
     return out
 
 
@@ -105,6 +95,3 @@ def heading_reference(heading: np.ndarray, rest: np.ndarray, block: np.ndarray, 
             out[a:b] = h[0]
     return out
 
-
-def circular_mean(x: np.ndarray) -> float:
-    return float(np.angle(np.mean(np.exp(1j * x)))) if len(x) else float("nan")

@@ -26,10 +26,12 @@ from tracker.heading import (
 )
 from tracker.joint_angles import (
     anatomical_axes,
+    axis_heading,
+    frontal_inclination,
     heading_reference,
     hip_flexion,
     pelvic_tilt,
-    pelvis_heading,
+    sagittal_inclination,
 )
 from tracker.orientation import OrientationEstimator, SensorOrientation
 from tracker.raw import SensorStream
@@ -212,7 +214,7 @@ def solve_angles(
     R_t, R_p = rotations if rotations is not None else grid_rotations(grid)
     A_t, A_p = anatomical_axes(qt, ft, R_t), anatomical_axes(qp, fp, R_p)  # (N, 3, 3): columns X, Y, Z in earth
     y_t, x_p, y_p = A_t[:, :, 1], A_p[:, :, 0], A_p[:, :, 1]
-    sag = np.arctan2(A_t[:, 2, 0], A_t[:, 2, 1]) - np.arctan2(A_p[:, 2, 0], A_p[:, 2, 1])  # sagittal_hip_flexion
+    sag = sagittal_inclination(A_t) - sagittal_inclination(A_p)
     stand = _stand_mask(grid, cal)
     if zeros is None:
         if not stand.any():
@@ -223,8 +225,7 @@ def solve_angles(
     sag_deg = np.degrees(sag - z_sag)
     valid = grid.valid
     rest = heading.rest(grid.gyr_thigh, grid.gyr_pelvis, sag_deg, valid, grid.rate_hz)
-    x_t = A_t[:, :, 0]
-    d_inst = np.arctan2(x_p[:, 1], x_p[:, 0]) - np.arctan2(x_t[:, 1], x_t[:, 0])  # heading_difference
+    d_inst = axis_heading(x_p) - axis_heading(A_t[:, :, 0])  # at rest: δ up to a constant
     h = held or HeldState()
     if causal:
         drift = np.full(len(d_inst), np.nan)
@@ -239,7 +240,7 @@ def solve_angles(
     use_3d = heading.observable(constant) & np.isfinite(drift)
     delta = drift + constant.c_rad
     hip3d = hip_flexion(y_t, x_p, y_p, np.where(np.isfinite(delta), delta, 0.0))
-    head = pelvis_heading(x_p)
+    head = axis_heading(x_p)
     if causal:
         ref = np.full(len(head), np.nan)
         k = h.from_row
@@ -250,9 +251,7 @@ def solve_angles(
     if zeros is None:
         zeros = AngleZeros(hip_3d=float(np.mean(hip3d[stand])), hip_sagittal=z_sag, tilt=float(np.mean(tilt[stand])))
     hip3d_deg = np.degrees(hip3d - zeros.hip_3d)
-    # out of the sagittal planes, heading-free: each segment's ML axis tilted from horizontal (thigh
-    # ab/adduction from the vertical, pelvic obliquity) — frontal_inclination
-    oop = np.degrees(np.abs(np.arcsin(np.clip(A_t[:, 2, 2], -1, 1))) + np.abs(np.arcsin(np.clip(A_p[:, 2, 2], -1, 1))))
+    oop = np.degrees(np.abs(frontal_inclination(A_t)) + np.abs(frontal_inclination(A_p)))  # heading-free
     return AngleSolution(
         t_s=grid.t_s, valid=valid, hip_deg=np.where(use_3d, hip3d_deg, sag_deg), hip_3d_deg=hip3d_deg,
         hip_sagittal_deg=sag_deg, tilt_deg=np.degrees(tilt - zeros.tilt), joint_centre=use_3d,

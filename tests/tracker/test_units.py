@@ -9,10 +9,10 @@ from scipy import signal
 from tracker.calibration import anatomical_frame, nominal_ml_axis
 from tracker.compensation import CompensationDetector, hinge_onset
 from tracker.heading import drift_causal, drift_offline
-from tracker.joint_angles import heading_reference, hip_flexion, pelvic_tilt, segment_axes
+from tracker.joint_angles import anatomical_axes, heading_reference, hip_flexion, pelvic_tilt
 from tracker.reps import Biquad, RepDetector, assign_sets, label_partials
 from tracker.rotations import quat_to_matrix, rz
-from tracker.timebase import GapPolicy, native_grid, resample_quat
+from tracker.timebase import GapPolicy, native_grid, resample_sensor
 
 
 def test_biquad_matches_sosfilt_after_priming() -> None:
@@ -46,11 +46,11 @@ def test_native_grid_bridges_short_gaps_and_restarts_after_longer_ones() -> None
         GapPolicy(bridge_s=3.0, link_s=2.0)
 
 
-def test_resample_quat_never_crosses_segments() -> None:
+def test_resample_never_crosses_segments() -> None:
     t = np.r_[np.arange(0, 1, 0.01), np.arange(2, 3, 0.01)]
     q = np.tile([1.0, 0, 0, 0], (len(t), 1))
     seg = np.r_[np.zeros(100, int), np.ones(100, int)]
-    out, valid, s = resample_quat(t, q, np.ones(len(t), bool), seg, np.arange(0, 3, 0.005))
+    out, _, valid, s = resample_sensor(t, q, np.zeros((len(t), 1)), np.ones(len(t), bool), seg, np.arange(0, 3, 0.005))
     gap = (np.arange(0, 3, 0.005) > 1.0) & (np.arange(0, 3, 0.005) < 2.0)
     assert not valid[gap].any() and valid[~gap & (np.arange(0, 3, 0.005) < 0.98)].all()
 
@@ -80,8 +80,8 @@ def test_hip_flexion_is_heading_free_and_tilt_signs() -> None:
     for h_t, h_p in ((0.0, 0.0), (1.0, -2.0)):
         qt = _quat(rz(np.array([h_t]))[0] @ rot_t)
         qp = _quat(rz(np.array([h_p]))[0] @ rot_p)
-        _, y_t, _ = segment_axes(qt, eye)
-        x_p, y_p, _ = segment_axes(qp, eye)
+        y_t = anatomical_axes(qt, eye)[:, :, 1]
+        x_p, y_p = anatomical_axes(qp, eye)[:, :, 0], anatomical_axes(qp, eye)[:, :, 1]
         hip = np.degrees(hip_flexion(y_t, x_p, y_p, np.array([h_p - h_t])))[0]
         assert hip == pytest.approx(60.0, abs=1e-6)
         tl = np.degrees(pelvic_tilt(y_p, np.array([h_p])))[0]  # pelvis faces earth x turned by h_p
