@@ -40,7 +40,6 @@ from tracker.stages import (
     HeldState,
     SharedGrid,
     StreamingAngles,
-    grid_rotations,
     orient_streams,
     raw_grid,
     refine_pelvis_axis,
@@ -245,7 +244,8 @@ def angles_frame(sol: AngleSolution) -> pd.DataFrame:
             "pelvic_tilt_deg": np.where(v, sol.tilt_deg, np.nan),
             "valid": v,
             "hip_flexion_sagittal_deg": np.where(v, sol.hip_sagittal_deg, np.nan),
-            "heading_method": np.where(sol.joint_centre, METHOD_JOINT_CENTRE, METHOD_SAGITTAL),
+            "heading_method": pd.Categorical.from_codes(sol.joint_centre.astype(np.int8),
+                                                        categories=[METHOD_SAGITTAL, METHOD_JOINT_CENTRE]),
         }
     )
 
@@ -253,38 +253,44 @@ def angles_frame(sol: AngleSolution) -> pd.DataFrame:
 # -- the engine -------------------------------------------------------------------------------------
 
 class _RawBuffer:
-    """One sensor's raw samples (t, acc, gyr), growing in place."""
+    """One sensor's raw samples (t, acc, gyr) as the chunks they came in; joined once when read (an
+    offline feed of one chunk per sensor is never copied)."""
 
     def __init__(self) -> None:
-        self.data = np.empty((1024, 7))
-        self.n = 0
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._joined: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.last_t = -np.inf
+        self.first_t = np.inf
 
     def extend(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
-        k = len(t)
-        if k == 0:
+        if len(t) == 0:
             return
-        if self.n and t[0] <= self.data[self.n - 1, 0]:
-            raise ValueError(f"time went backwards at t={t[0]:.6f} s (previous {self.data[self.n - 1, 0]:.6f} s)")
-        if k > 1 and np.any(np.diff(t) <= 0):
+        if t[0] <= self.last_t:
+            raise ValueError(f"time went backwards at t={t[0]:.6f} s (previous {self.last_t:.6f} s)")
+        if len(t) > 1 and np.any(np.diff(t) <= 0):
             raise ValueError("timestamps are not strictly increasing")
-        while self.n + k > len(self.data):
-            self.data = np.concatenate([self.data, np.empty_like(self.data)])
-        self.data[self.n : self.n + k, 0] = t
-        self.data[self.n : self.n + k, 1:4] = acc
-        self.data[self.n : self.n + k, 4:7] = gyr
-        self.n += k
+        self.chunks.append((t, acc, gyr))
+        self._joined = None
+        self.last_t = float(t[-1])
+        self.first_t = min(self.first_t, float(t[0]))
 
-    @property
-    def last_t(self) -> float:
-        return float(self.data[self.n - 1, 0]) if self.n else -np.inf
+    def _all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._joined is None:
+            if len(self.chunks) == 1:
+                joined = self.chunks[0]
+            else:
+                joined = (np.concatenate([c[0] for c in self.chunks]), np.concatenate([c[1] for c in self.chunks]),
+                          np.concatenate([c[2] for c in self.chunks]))
+                self.chunks = [joined]
+            self._joined = joined
+        return self._joined
 
     def stream(self, name: str, t0: float = -np.inf, t1: float = np.inf) -> SensorStream:
-        """The samples with t0 <= t <= t1."""
-        d = self.data[: self.n]
-        lo = int(np.searchsorted(d[:, 0], t0, side="left"))
-        hi = int(np.searchsorted(d[:, 0], t1, side="right"))
-        d = d[lo:hi]
-        return SensorStream(sensor=name, t_s=d[:, 0].copy(), acc_m_s2=d[:, 1:4].copy(), gyr_rad_s=d[:, 4:7].copy())  # type: ignore[arg-type]
+        """The samples with t0 <= t <= t1 (views: streams are read-only)."""
+        t, acc, gyr = self._all()
+        lo = int(np.searchsorted(t, t0, side="left"))
+        hi = int(np.searchsorted(t, t1, side="right"))
+        return SensorStream(sensor=name, t_s=t[lo:hi], acc_m_s2=acc[lo:hi], gyr_rad_s=gyr[lo:hi])  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,13 +463,14 @@ class Engine:
         self._gyr_bias: dict[str, np.ndarray] | None = None
 
     # -- input ----------------------------------------------------------------------------------
-    def update_batch(self, sensor: str, t_s: Any, acc_m_s2: Any, gyr_rad_s: Any) -> list[LiveEvent]:
+    def update_batch(self, sensor: str, t_s: Any, acc_m_s2: Any, gyr_rad_s: Any, *, _owned: bool = False) -> list[LiveEvent]:
         """Feed several samples of one sensor (session clock, m/s², rad/s); in the live mode identical
-        to calling :meth:`update` for each, and the events they raise are returned."""
+        to calling :meth:`update` for each, and the events they raise are returned. The samples are
+        copied (the caller may reuse its arrays)."""
         check_sensor(sensor)
-        t = np.atleast_1d(np.asarray(t_s, dtype=float))
-        acc = np.asarray(acc_m_s2, dtype=float).reshape(-1, 3)
-        gyr = np.asarray(gyr_rad_s, dtype=float).reshape(-1, 3)
+        t = np.array(t_s, dtype=float, ndmin=1, copy=None if _owned else True)
+        acc = np.array(acc_m_s2, dtype=float, copy=None if _owned else True).reshape(-1, 3)
+        gyr = np.array(gyr_rad_s, dtype=float, copy=None if _owned else True).reshape(-1, 3)
         if not (len(t) == len(acc) == len(gyr)):
             raise ValueError(f"{sensor}: {len(t)} times but {len(acc)} acc and {len(gyr)} gyro rows")
         try:
@@ -482,9 +489,9 @@ class Engine:
         return self.update_batch(sensor, [t_s], acc_m_s2, gyr_rad_s)
 
     def feed(self, raw: RawSession) -> Engine:
-        """Both streams at once (the offline mode's input)."""
+        """Both streams at once (the offline mode's input; a RawSession's arrays are not copied)."""
         for s in raw.streams():
-            self.update_batch(s.sensor, s.t_s, s.acc_m_s2, s.gyr_rad_s)
+            self.update_batch(s.sensor, s.t_s, s.acc_m_s2, s.gyr_rad_s, _owned=self.mode == "offline")
         return self
 
     # -- the acausal stages (both modes) -----------------------------------------------------------
@@ -493,11 +500,28 @@ class Engine:
 
     def _find_stand(self, t1: float = np.inf) -> tuple[float, float]:
         """The calibration stand's [start, end) on the raw signals recorded up to ``t1``, and each
-        sensor's gyro bias over it (held for every orientation run from then on)."""
-        streams = self._streams(-np.inf, t1)
-        origin = None if not np.isfinite(self._grid_origin) else self._grid_origin
-        rg = raw_grid(streams, self.params.rate_hz, origin_s=origin)
-        a, b = Calibrator(**self.params.calibrator).detect_stand(rg)
+        sensor's gyro bias over it (held for every orientation run from then on).
+
+        The first usable stand is looked for in a growing window from the start (a stand found in it
+        is taken once it ends a second before the window does: nothing later can change it)."""
+        t_first = max(self._raw["thigh"].first_t, self._raw["pelvis"].first_t)
+        t_last = min(t1, self._raw["thigh"].last_t, self._raw["pelvis"].last_t)
+        span_s = STAND_SEARCH_S
+        while True:
+            t_end = min(t_last, t_first + span_s)
+            streams = self._streams(-np.inf, t_end)
+            origin = None if not np.isfinite(self._grid_origin) else self._grid_origin
+            rg = raw_grid(streams, self.params.rate_hz, origin_s=origin)
+            try:
+                a, b = Calibrator(**self.params.calibrator).detect_stand(rg)
+            except CalibrationError:
+                if t_end >= t_last:
+                    raise
+                span_s *= 2
+                continue
+            if t_end >= t_last or rg.t_s[b - 1] <= t_end - 1.0:
+                break
+            span_s *= 2
         dt = 1.0 / self.params.rate_hz
         span = (float(rg.t_s[a]), float(rg.t_s[b - 1] + dt))
         edge = min(0.2, 0.2 * (span[1] - span[0]))
@@ -560,9 +584,7 @@ class Engine:
         # identification may end (the live mode identifies at the same points)
         first = Calibrator(**p.calibrator).calibrate(grid.calibration_input(), self.side, self.exercise,
                                                      identify_axes=False, stand_s=self._stand_s)
-        rotations = grid_rotations(grid)
-        found = self._detect(solve_angles(grid, first, self.side, self.heading, constant=UNOBSERVED, rotations=rotations),
-                             flush=True).reps_
+        found = self._first_reps(grid, first, t_stand)
         ident: Identification | None = None
         for k in range(max(1, p.refine_reps), min(len(found), p.max_identify_reps) + 1):
             until = _identification_end(max(t_stand, found[k - 1].end_s), p)
@@ -579,7 +601,7 @@ class Engine:
             whole, sol = self._identify(grid)
             ident = dataclasses.replace(whole, final=True)
         else:
-            sol = self._solve(grid, ident, rotations)
+            sol = self._solve(grid, ident)
         det = self._detect(sol, flush=True)
         cal = ident.calibrator
         reps, diags = assemble_reps(det.reps_, sol, p, cal.calibration_.flexion_axis_confidence, self.heading.max_sigma_deg)
@@ -590,6 +612,22 @@ class Engine:
             threshold_deg=self.threshold_deg, heading=heading_summary(sol, self.heading), rep_diagnostics=diags,
         )
         return self.analysis_
+
+    def _first_reps(self, grid: SharedGrid, cal: Calibrator, t_stand: float) -> list[DetectedRep]:
+        """The first ``max_identify_reps`` reps, heading-free, from as short a start of ``grid`` as holds
+        them (a rep counts once it ended ``revise_after_s`` before that start ends)."""
+        p = self.params
+        span_s = 60.0
+        while True:
+            t_end = min(float(grid.t_s[-1]), max(t_stand, float(grid.t_s[0])) + span_s)
+            n = int(np.searchsorted(grid.t_s, t_end, side="right"))
+            part = grid if n >= len(grid.t_s) else _grid_head(grid, n)
+            sol = solve_angles(part, cal, self.side, self.heading, constant=UNOBSERVED)
+            reps = self._detect(sol, flush=part is grid).reps_
+            done = [r for r in reps if r.end_s <= t_end - p.revise_after_s - 1.0]
+            if part is grid or len(done) >= p.max_identify_reps:
+                return reps if part is grid else done
+            span_s *= 2
 
     def _detector(self) -> RepDetector:
         return RepDetector(self.exercise, rate_hz=self.params.rate_hz, threshold_deg=self.threshold_deg, **self.params.rep_detector)
@@ -792,7 +830,7 @@ class Engine:
         previous rep's end) up to ``t_now`` — a fixed-lag smoother."""
         assert self._ident is not None
         p = self.params
-        t_first = max(self._raw["thigh"].data[0, 0], self._raw["pelvis"].data[0, 0])
+        t_first = max(self._raw["thigh"].first_t, self._raw["pelvis"].first_t)
         prev_end = min((r.end_s for r in self._reps if r.end_s <= start_s), default=start_s, key=lambda e: start_s - e)
         t0 = max(t_first, min(start_s, prev_end) - p.window_lead_s, t_now - MAX_WINDOW_S)
         try:
@@ -887,6 +925,15 @@ def _matching(det: RepDetector, target: DetectedRep | Rep) -> DetectedRep | None
     cands = [r for r in reps if r.start_s < target.end_s and r.end_s > target.start_s]
     return min(cands, key=lambda r: abs(r.peak_s - target.peak_s)) if cands else None
 
+
+def _grid_head(grid: SharedGrid, n: int) -> SharedGrid:
+    """The first n rows of a grid."""
+    return dataclasses.replace(grid, **{f: getattr(grid, f)[:n] for f in (
+        "t_s", "quat_thigh", "quat_pelvis", "gyr_thigh", "gyr_pelvis", "acc_thigh", "acc_pelvis", "valid", "block", "piece")})
+
+
+#: The calibration stand is first looked for in this much recording from the start, seconds.
+STAND_SEARCH_S = 120.0
 
 #: A heading constant that was not solved for: the angles are the heading-free sagittal ones.
 UNOBSERVED = HeadingConstant(0.0, float("inf"), 0.0, 0.0, 0)

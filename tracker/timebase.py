@@ -102,9 +102,9 @@ def native_grid(
         k_ins = np.where(d > gap_factor * dt, np.maximum(np.rint(d / dt).astype(int) - 1, 0), 0)
         acc_s, gyr_s = acc_m_s2[a:b], gyr_rad_s[a:b]
         if not k_ins.any():  # no short gap to bridge: the samples as they are (the common case)
-            ts.append(ts_.astype(float, copy=True))
-            accs.append(np.array(acc_s, dtype=float))
-            gyrs.append(np.array(gyr_s, dtype=float))
+            ts.append(np.asarray(ts_, dtype=float))
+            accs.append(np.asarray(acc_s, dtype=float))
+            gyrs.append(np.asarray(gyr_s, dtype=float))
             valids.append(np.ones(b - a, dtype=bool))
             segs.append(np.full(b - a, k))
             blocks.append(np.full(b - a, block))
