@@ -104,7 +104,7 @@ class EngineParams:
 # -- rep assembly: one function for both modes ------------------------------------------------------
 
 #: Heading uncertainty (deg) below which it costs no confidence, and the factor for the sagittal fallback.
-_SIGMA_FREE_DEG = 1.0
+_SIGMA_FREE_DEG = 1.5
 _SAGITTAL_FACTOR = 0.65
 #: A gap of at least this inside a rep (or at its peak) makes it low-confidence (factor _GAP_FACTOR).
 _GAP_FLAG_S = 0.25
@@ -130,14 +130,14 @@ def rep_confidence(
     explained = _AGREE_BASE_DEG + _AGREE_PER_OOP * oop
     sigma = sol.constant.sigma_deg if sol.constant is not None else float("inf")
     reasons: list[tuple[float, str]] = []
-    if jc:
-        f_head = float(np.clip(1.0 - max(0.0, sigma - _SIGMA_FREE_DEG) / (2.0 * heading_max_sigma_deg), 0.3, 1.0))
+    if jc:  # 1 up to _SIGMA_FREE_DEG, 0.5 at the observability limit
+        f_head = float(np.clip(1.0 - 0.5 * max(0.0, sigma - _SIGMA_FREE_DEG) / max(heading_max_sigma_deg - _SIGMA_FREE_DEG, 1e-9), 0.5, 1.0))
         reasons.append((f_head, f"relative heading uncertain (±{sigma:.1f}°)"))
     else:
         f_head = _SAGITTAL_FACTOR
         reasons.append((f_head, "relative heading not observable: heading-free sagittal estimate"))
-    frac = d.missing_s / max(d.duration_s, 1e-9)
-    f_gap = float(np.clip(1.0 - frac, 0.2, 1.0))  # a few lost packets cost little …
+    frac = d.hole_s / max(d.duration_s, 1e-9)  # scattered lost packets cost nothing (the filters bridge them) …
+    f_gap = float(np.clip(1.0 - frac, 0.2, 1.0))
     if d.longest_gap_s >= _GAP_FLAG_S or d.peak_at_gap or d.end_reason in ("valley_gap", "data_end"):
         f_gap = min(f_gap, _GAP_FACTOR)  # … a hole the rep was cut by makes it low-confidence
     gap_text = "data gap during the rep" + (" at its peak" if d.peak_at_gap else "") + (f" ({d.missing_s:.1f} s missing)" if d.missing_s > 0 else "")
@@ -244,8 +244,6 @@ def angles_frame(sol: AngleSolution) -> pd.DataFrame:
             "pelvic_tilt_deg": np.where(v, sol.tilt_deg, np.nan),
             "valid": v,
             "hip_flexion_sagittal_deg": np.where(v, sol.hip_sagittal_deg, np.nan),
-            "heading_method": pd.Categorical.from_codes(sol.joint_centre.astype(np.int8),
-                                                        categories=[METHOD_SAGITTAL, METHOD_JOINT_CENTRE]),
         }
     )
 

@@ -57,8 +57,10 @@ class DetectedRep:
     #: How the rep ended: "returned" (to the baseline), "valley" (the next rep started), "valley_gap"
     #: (the valley fell into a gap), "settled" (a new resting level) or "data_end" (the recording ended).
     end_reason: str = "returned"
-    #: Time inside the rep without samples (gaps), seconds, and the longest single gap.
+    #: Time inside the rep without samples (gaps), seconds; the part of it in holes of ≥ 0.25 s (not
+    #: lost packets, which the filters bridge); the longest single gap.
     missing_s: float = 0.0
+    hole_s: float = 0.0
     longest_gap_s: float = 0.0
     #: A gap lies within 0.25 s of the observed peak: the true peak may have been higher.
     peak_at_gap: bool = False
@@ -66,6 +68,10 @@ class DetectedRep:
 
 #: Fraction of the 10–90 % rise time a minimum-jerk movement spends within 4 % of its peak.
 HOLD_EDGE_FACTOR = 0.344
+
+#: A hole at least this long (longer than the filters bridge) counts: within 0.25 s of the peak it
+#: means the peak may not have been observed.
+PEAK_HOLE_S = 0.25
 
 #: The low-pass restarts after a hole longer than this (a lost packet or two does not make a step).
 FILTER_RESTART_S = 0.25
@@ -404,7 +410,7 @@ class RepDetector:
         comp = self.compensation.measure(hip, tilt, ipk)
         holes = np.where(gap[1:], np.diff(t) - 1.0 / self.rate_hz, 0.0)
         missing = float(np.sum(holes))
-        real = gap[1:] & (holes >= 0.1)  # a hole, not a lost packet or two
+        real = gap[1:] & (holes >= PEAK_HOLE_S)  # a hole, not a burst of lost packets
         gap_t = np.concatenate([t[1:][real], t[:-1][real]])
         peak_at_gap = bool(len(gap_t) and np.min(np.abs(gap_t - t[ipk])) <= 0.25)
         return DetectedRep(
@@ -421,6 +427,7 @@ class RepDetector:
             emitted_at_s=float(t_now),
             end_reason=reason,
             missing_s=missing,
+            hole_s=float(np.sum(holes[holes >= PEAK_HOLE_S])),
             longest_gap_s=float(np.max(holes)) if len(holes) else 0.0,
             peak_at_gap=peak_at_gap,
         )

@@ -120,7 +120,7 @@ class SessionAnalysis:
     summary: SessionSummary
     reps: list[Rep]
     #: Uniform time base: columns t, hip_flexion_deg, pelvic_tilt_deg, valid (False inside gaps),
-    #: hip_flexion_sagittal_deg (the heading-free estimate) and heading_method per sample.
+    #: hip_flexion_sagittal_deg (the heading-free estimate; ``rep_diagnostics`` say which one a rep used).
     angles: pd.DataFrame = field(repr=False)
     threshold_deg: float = 10.0
     #: The engine that made this analysis (tracker.ENGINE_VERSION); None for a stored one from
