@@ -818,6 +818,23 @@ class Engine:
             self._pending.append(last)
         while self._pending:
             events.extend(self._report(self._pending.pop(0), t_now))
+        if self._ident is not None and not self._ident.final:
+            # never settled within the reps seen: identify on all of the set, as the offline mode does
+            try:
+                grid = self._offline_grid(-np.inf, t_now)
+                ident, _ = self._identify(grid)
+            except CalibrationError as exc:
+                return events + [self._fail(str(exc), t_now)]
+            self._ident = dataclasses.replace(ident, final=True)
+            self._due = []
+            events.append(LiveEvent("recalibrated", t_now, message="identified on the whole set"))
+            sol = self._solve(grid, self._ident)
+            det = self._detect(sol, flush=True)
+            reps, diags = assemble_reps(det.reps_, sol, self.params, self._ident.calibrator.calibration_.flexion_axis_confidence,
+                                        self.heading.max_sigma_deg)
+            n_before = len(self._reps)
+            self._reps, self._diags = reps, diags
+            return events + [LiveEvent("rep" if r.index > n_before else "rep_revised", t_now, rep=r) for r in reps]
         while self._due and self._state == "ready":
             _, index = self._due.pop(0)
             events.extend(self._revise(index, t_now, i))

@@ -84,3 +84,9 @@ def _slice(grid, a: int, b: int):  # type: ignore[no-untyped-def]
 
     return dataclasses.replace(grid, **{f: getattr(grid, f)[a:b] for f in (
         "t_s", "quat_thigh", "quat_pelvis", "gyr_thigh", "gyr_pelvis", "acc_thigh", "acc_pelvis", "valid", "block", "piece")})
+
+
+def test_live_equals_offline_for_a_set_too_short_to_settle_the_identification() -> None:
+    """Two reps (fewer than refine_reps): offline identifies on the whole set; live does so at close()."""
+    sim = simulation.simulate(simulation.SimulationConfig(exercise="deep_squat", side="right", reps=2, seed=4))
+    _agree(sim.raw, "deep_squat", "right")
