@@ -30,7 +30,10 @@ def anatomical_axes(quat: np.ndarray, frame: np.ndarray, rot: np.ndarray | None 
     R(q)·F, from which every formula below reads what it needs (row 2 = the "up" components).
     ``rot``: R(q) when already at hand."""
     r = quat_to_matrix(quat) if rot is None else rot
-    out: np.ndarray = (r.reshape(-1, 3) @ frame).reshape(r.shape)  # one matrix product, not N small ones
+    # nine multiply-adds over whole columns: no BLAS call (its threads only contend on a shared machine)
+    out = np.empty_like(r)
+    for j in range(3):
+        out[:, :, j] = r[:, :, 0] * frame[0, j] + r[:, :, 1] * frame[1, j] + r[:, :, 2] * frame[2, j]
     return out
 
 
