@@ -542,9 +542,9 @@ class Engine:
         sol = solve_angles(grid, cal, self.side, self.heading)
         if identify_axes:
             refined = refine_pelvis_axis(grid, cal, sol, self.exercise)
-            if refined is not None:
+            if refined is not None:  # the new frame turns the constant; the offsets stay
                 cal = refined
-                sol = solve_angles(grid, cal, self.side, self.heading)
+                sol = solve_angles(grid, cal, self.side, self.heading, offsets=sol.offsets_m)
         assert sol.constant is not None
         ident = Identification(cal, sol.constant, sol.offsets_m, sol.zeros, float(grid.t_s[-1]), final=False)
         return ident, sol
@@ -878,12 +878,13 @@ class Engine:
             t_stand = self._ident.calibrator.stand_span_s_[1]
             until = _identification_end(max(t_stand, self._reps[index - 1].end_s), self.params)
             try:
-                ident, _ = self._identify(self._offline_grid(-np.inf, until))
+                grid = self._offline_grid(-np.inf, until)
+                ident, _ = self._identify(grid)
             except CalibrationError as exc:
                 return [self._fail(str(exc), t_now)]
             self._ident = dataclasses.replace(ident, final=self._is_final(ident, index))
             events = [LiveEvent("recalibrated", t_now, message="axes, joint centre and relative heading from the movement")]
-            events.extend(self._rederive(self._solve(self._offline_grid(-np.inf, t_now), self._ident), t_now))
+            events.extend(self._rederive(self._solve(grid, self._ident), t_now))
             self._resume(i)
             return events
         if index > len(self._reps):

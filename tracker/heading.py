@@ -273,17 +273,22 @@ class RelativeHeading:
     def solve(
         self, side: str, quat_t: np.ndarray, quat_p: np.ndarray, gyr_t: np.ndarray, gyr_p: np.ndarray,
         acc_t: np.ndarray, acc_p: np.ndarray, drift: np.ndarray, valid: np.ndarray, rate_hz: float,
+        offsets: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[HeadingConstant, tuple[np.ndarray, np.ndarray], float]:
         """Joint-centre offsets and the heading constant c from a recording on the shared grid:
-        (c, (r_thigh, r_pelvis), the offsets' conditioning). ``drift``: Δ(t), NaN where unknown."""
+        (c, (r_thigh, r_pelvis), the offsets' conditioning). ``drift``: Δ(t), NaN where unknown.
+        ``offsets``: already fitted on this recording (they are sensor-frame quantities: a new
+        anatomical frame changes c, not them)."""
         lp = self.jc_lowpass_hz
         K_t, K_p = lever_matrices(gyr_t, rate_hz, lp), lever_matrices(gyr_p, rate_hz, lp)
         a_t, a_p = lowpass(acc_t, rate_hz, lp), lowpass(acc_p, rate_hz, lp)
-        r_t, r_p = default_offsets(side)
-        conditioning = 0.0
-        moving = np.flatnonzero(valid & (np.linalg.norm(gyr_t, axis=1) > 0.2))
+        r_t, r_p = default_offsets(side) if offsets is None else offsets
+        conditioning = float("nan")
+        moving = np.flatnonzero(valid & (np.linalg.norm(gyr_t, axis=1) > 0.2)) if offsets is None else np.zeros(0, int)
         if len(moving) > self.max_fit_samples:
             moving = moving[np.linspace(0, len(moving) - 1, self.max_fit_samples).astype(int)]
+        if offsets is None and len(moving) < 50:
+            conditioning = 0.0
         if len(moving) >= 50:
             fit = fit_offsets(a_t[moving], K_t[moving], a_p[moving], K_p[moving], r_t, r_p, prior_sigma_m=self.offset_prior_m,
                               sample_weight=min(1.0, 2.0 * lp / rate_hz))

@@ -205,7 +205,8 @@ def solve_angles(
     """Hip flexion (3D and sagittal) and pelvic tilt on ``grid`` with the calibration's frames.
 
     ``constant``/``offsets``: the heading constant and joint-centre offsets when already known (a
-    window of a live session); otherwise fitted here on the whole grid. ``zeros``: the standing pose's
+    window of a live session); otherwise fitted here on the whole grid (the constant alone when only
+    the offsets are given). ``zeros``: the standing pose's
     angles when the stand is not in ``grid``. ``causal``: the live smoothers (held drift and heading
     reference) instead of the interpolating ones.
     """
@@ -236,7 +237,7 @@ def solve_angles(
     conditioning = float("nan")
     if constant is None:
         constant, offsets, conditioning = heading.solve(side, qt, qp, grid.gyr_thigh, grid.gyr_pelvis, grid.acc_thigh,
-                                                        grid.acc_pelvis, drift, valid, grid.rate_hz)
+                                                        grid.acc_pelvis, drift, valid, grid.rate_hz, offsets=offsets)
     use_3d = heading.observable(constant) & np.isfinite(drift)
     delta = drift + constant.c_rad
     hip3d = hip_flexion(y_t, x_p, y_p, np.where(np.isfinite(delta), delta, 0.0))
