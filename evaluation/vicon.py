@@ -26,6 +26,7 @@ mid-PSIS → mid-ASIS line (+ anterior = ASIS down), relative to the stand.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,16 @@ def segment_kinematics(pos_mm: np.ndarray, angles: np.ndarray, *, lowpass_hz: fl
 def jcs_hip_flexion_deg(r_pelvis: Rotation, r_thigh: Rotation) -> np.ndarray:
     rel = (r_pelvis.inv() * r_thigh).as_matrix()
     return np.degrees(np.arctan2(-rel[:, 0, 1], rel[:, 1, 1]))
+
+
+def stand_zeroed_reference(cat: Concatenated) -> np.ndarray:
+    """The hip flexion reference: JCS flexion of the thigh's rotation since the stand, in the marker
+    pelvis frame. The pipeline's frames make the standing pose the zero (thigh ∥ pelvis); the marker
+    frames do not (the lateral knee marker tilts the marker thigh axis ~10–25° in the frontal plane), so
+    the comparable reference re-zeroes the *relative rotation* at the stand: R_rel(t)·R_rel(stand)ᵀ."""
+    rel = cat.r_pelvis.inv() * cat.r_thigh
+    zeroed = (rel * rel[int(RATE_HZ)].inv()).as_matrix()
+    return np.degrees(np.arctan2(-zeroed[:, 0, 1], zeroed[:, 1, 1]))
 
 
 def _minjerk(u: np.ndarray) -> np.ndarray:
@@ -241,9 +252,9 @@ class ViconReport:
         )
 
 
-def build_session(data_dir: Path, movement: str, *, folder: str = "correct", seed: int = 0,
-                  misplacement_deg: float = 15.0) -> tuple[RawSession, Concatenated]:
-    """Synthetic two-sensor recording of e01–e10 of one movement (e.g. "m06")."""
+@functools.lru_cache(maxsize=8)
+def load_movement(data_dir: Path, movement: str, folder: str = "correct") -> tuple[SegmentKinematics, ...]:
+    """The ten repetitions e01–e10 of one movement as segment kinematics (read once per process)."""
     reps = []
     for e in range(1, 11):
         stem = f"{movement}_s01_e{e:02d}"
@@ -253,7 +264,13 @@ def build_session(data_dir: Path, movement: str, *, folder: str = "correct", see
         if len(pos) != len(ang):
             raise ViconDataError(f"{stem}: {len(pos)} position rows but {len(ang)} angle rows")
         reps.append(segment_kinematics(pos, ang))
-    cat = concatenate(reps)
+    return tuple(reps)
+
+
+def build_session(data_dir: Path, movement: str, *, folder: str = "correct", seed: int = 0,
+                  misplacement_deg: float = 15.0) -> tuple[RawSession, Concatenated]:
+    """Synthetic two-sensor recording of e01–e10 of one movement (e.g. "m06")."""
+    cat = concatenate(list(load_movement(Path(data_dir), movement, folder)))
     rng = np.random.default_rng(seed)
 
     def mis() -> Rotation:
@@ -281,14 +298,7 @@ def evaluate_movement(data_dir: Path, movement: str, exercise: str, *, folder: s
     n_stand = int(2.0 * RATE_HZ)
     jcs_abs = jcs_hip_flexion_deg(cat.r_pelvis, cat.r_thigh)
     jcs_offset = jcs_abs - jcs_abs[:n_stand].mean()
-    # The pipeline's frames make the standing pose the zero (thigh ∥ pelvis); the marker frames do not
-    # (the lateral knee marker tilts the marker thigh axis ~10–25° in the frontal plane). The
-    # comparable marker reference therefore re-zeroes the *relative rotation* at the stand:
-    # R_rel(t)·R_rel(stand)ᵀ, then JCS flexion. ``jcs_offset`` (angle minus its stand value) is the
-    # other, cruder reference.
-    rel = cat.r_pelvis.inv() * cat.r_thigh
-    zeroed = (rel * rel[n_stand // 2].inv()).as_matrix()
-    jcs_rel = np.degrees(np.arctan2(-zeroed[:, 0, 1], zeroed[:, 1, 1]))
+    jcs_rel = stand_zeroed_reference(cat)
     vic_rel = cat.vicon_hip_deg - cat.vicon_hip_deg[:n_stand].mean()
     tilt_rel = cat.tilt_ref_deg - cat.tilt_ref_deg[:n_stand].mean()
     idx = np.round((t - cat.t_s[0]) * RATE_HZ).astype(int)
@@ -316,98 +326,6 @@ def evaluate_movement(data_dir: Path, movement: str, exercise: str, *, folder: s
     )
 
 
-def _stand_zeroed_jcs_deg(cat: Concatenated, i_stand: int) -> np.ndarray:
-    """The reference of :func:`evaluate_movement`: JCS flexion of the thigh's rotation since the stand,
-    in the marker pelvis frame. Invariant to how the marker *thigh* frame is defined (RTHI/RKNE)."""
-    rel = cat.r_pelvis.inv() * cat.r_thigh
-    return np.degrees(_jcs_first((rel * rel[i_stand].inv()).as_matrix()))
-
-
-def _jcs_first(m: np.ndarray) -> np.ndarray:
-    return np.arctan2(-m[:, 0, 1], m[:, 1, 1])
-
-
-@dataclass(frozen=True, slots=True)
-class HeadingDiagnostics:
-    """Where the peak error on real motion comes from (see docs/coordinate-systems.md, "Limits").
-
-    pairing_error_deg
-        Angle about the vertical, at the stand, between the line the pipeline tracks the relative
-        heading with in the thigh (its functional hinge axis) and the one in the pelvis (its ML axis
-        estimate), both carried into the pelvis by the *true* sensor-to-sensor rotation. The relative
-        heading δ inherits this offset; 0 on an ideal hinge.
-    pelvis_axis_vs_asis_deg
-        Angle between the pipeline's pelvis ML axis and the marker ASIS line (the ISB pelvis Z).
-    functional_axis_vs_asis_deg
-        Angle between the thigh's helical (functional) axis relative to the pelvis during the reps
-        and the ASIS line.
-    median_peak_error_deg / median_peak_error_true_pairing_deg
-        Median signed per-rep peak error against the stand-zeroed marker JCS angle, as the pipeline
-        runs, and with the pelvis tracking axis replaced by the true image of the thigh's one (an
-        oracle only an evaluation can run) — what remains is definitional + orientation error.
-    """
-
-    pairing_error_deg: float
-    pelvis_axis_vs_asis_deg: float
-    functional_axis_vs_asis_deg: float
-    median_peak_error_deg: float
-    median_peak_error_true_pairing_deg: float
-    hip_rmse_true_pairing_deg: float
-
-
-def heading_diagnostics(data_dir: Path, movement: str, exercise: str, *, seed: int = 0) -> HeadingDiagnostics:
-    """Decompose the per-rep peak error on UI-PRMD: reference, orientation, or heading pairing."""
-    from tracker.calibration import Calibrator
-    from tracker.joint_angles import HipAngleEstimator
-    from tracker.pipeline import orient_sensors, to_shared_grid
-
-    raw, cat = build_session(data_dir, movement, seed=seed)
-    assert cat.mount_thigh is not None and cat.mount_pelvis is not None
-    grid = to_shared_grid(orient_sensors(raw), RATE_HZ)
-    cal = Calibrator().calibrate(grid.calibration_input(), "right", exercise)  # type: ignore[arg-type]
-    i_ref = int(1.0 * RATE_HZ)  # inside the (static) 3 s stand
-    p0, t0 = cat.r_pelvis[i_ref].as_matrix(), cat.r_thigh[i_ref].as_matrix()
-    mp, mt = cat.mount_pelvis.as_matrix(), cat.mount_thigh.as_matrix()
-    c0_true = mp.T @ p0.T @ t0 @ mt  # pelvis sensor ← thigh sensor at the stand
-    up_p = mp.T @ p0.T @ np.array([0.0, 0.0, 1.0])  # vertical in pelvis sensor coordinates
-
-    def heading_between(a: np.ndarray, b: np.ndarray) -> float:
-        a, b = a - up_p * (a @ up_p), b - up_p * (b @ up_p)
-        return float(np.degrees(np.arctan2(np.cross(a, b) @ up_p, a @ b)))
-
-    pairing = heading_between(c0_true @ cal.hinge_axis_thigh_, cal.hinge_axis_pelvis_)
-    asis = mp @ cal.frame_pelvis_[:, 2]  # the pipeline's pelvis Z in marker pelvis coordinates
-    pelvis_vs_asis = float(np.degrees(np.arccos(np.clip(asis[2], -1, 1))))
-    rel = cat.r_pelvis.inv() * cat.r_thigh
-    q = (rel * rel[i_ref].inv()).as_matrix()
-    inrep = np.zeros(len(q), dtype=bool)
-    for a, b in cat.rep_windows:
-        inrep[int(a * RATE_HZ) : int(b * RATE_HZ)] = True
-    v = np.column_stack([q[:, 2, 1] - q[:, 1, 2], q[:, 0, 2] - q[:, 2, 0], q[:, 1, 0] - q[:, 0, 1]])[inrep]
-    jf = np.linalg.eigh(v.T @ v)[1][:, -1]
-    func_vs_asis = float(np.degrees(np.arccos(np.clip(abs(jf[2]), -1, 1))))
-    ref = _stand_zeroed_jcs_deg(cat, i_ref)
-
-    def peaks(hinge_pelvis: np.ndarray) -> tuple[float, float]:
-        est = HipAngleEstimator().estimate(
-            grid.quat_thigh, grid.quat_pelvis, cal.frame_thigh_, cal.frame_pelvis_, grid.block, grid.rate_hz,
-            cal.stand_index_, grid.gyr_pelvis, cal.hinge_axis_thigh_, hinge_pelvis,
-        )
-        hip = np.degrees(est.hip_flexion_rad_)
-        t = grid.t_s[grid.valid]
-        h = hip[grid.valid]
-        err = [float(np.max(h[(t >= a) & (t <= b)]) - np.max(ref[int(a * RATE_HZ) : int(b * RATE_HZ)])) for a, b in cat.rep_windows]
-        idx = np.clip(np.round((t - cat.t_s[0]) * RATE_HZ).astype(int), 0, len(ref) - 1)
-        return float(np.median(err)), float(np.sqrt(np.mean((h - ref[idx]) ** 2)))
-
-    as_is, _ = peaks(cal.hinge_axis_pelvis_)
-    oracle, rmse_oracle = peaks(c0_true @ cal.hinge_axis_thigh_)
-    return HeadingDiagnostics(
-        pairing_error_deg=pairing, pelvis_axis_vs_asis_deg=pelvis_vs_asis, functional_axis_vs_asis_deg=func_vs_asis,
-        median_peak_error_deg=as_is, median_peak_error_true_pairing_deg=oracle, hip_rmse_true_pairing_deg=rmse_oracle,
-    )
-
-
 def main() -> None:  # pragma: no cover - report script
     import sys
 
@@ -415,8 +333,6 @@ def main() -> None:  # pragma: no cover - report script
     for folder in ("correct", "incorrect"):
         for movement, exercise in (("m06", "knee_raise"), ("m01", "deep_squat")):
             print(folder, evaluate_movement(data_dir, movement, exercise, folder=folder).line())
-    for movement, exercise in (("m06", "knee_raise"), ("m01", "deep_squat")):
-        print(movement, heading_diagnostics(data_dir, movement, exercise))
 
 
 if __name__ == "__main__":  # pragma: no cover

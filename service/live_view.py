@@ -188,6 +188,7 @@ class LiveView:
             "calibration": {
                 "state": tr.calibration_state,
                 "error": tr.error or None,
+                "waiting": tr.waiting_reason or None,  # why no stand has calibrated yet
                 "quality": tr.calibration.quality if tr.calibration is not None else None,
                 # countdown for the guided quiet stand (the tracker needs MIN_CALIBRATION_STAND_S)
                 "required_stand_s": MIN_CALIBRATION_STAND_S,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.conventions import DRILL_MOTION, GRAVITY_M_S2, Exercise, Side
+from tracker.conventions import DRILL_MOTION, GRAVITY_M_S2, MIN_CALIBRATION_STAND_S, Exercise, Side
 from tracker.results import Calibration, SensorCalibration
 from tracker.rotations import quat_to_matrix, rotate_vec, rz1
 
@@ -52,6 +52,12 @@ def quiet_mask(
     asd = np.sqrt(np.maximum(_moving_mean(an**2, n) - am**2, 0.0))
     out: np.ndarray = (gn < gyr_threshold_rad_s) & (np.abs(am - GRAVITY_M_S2) < acc_tolerance_m_s2) & (asd < 0.5 * acc_tolerance_m_s2)
     return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[a, b) index ranges where ``mask`` is True."""
+    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
 def _horizontal_basis(up: np.ndarray, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +100,27 @@ def pelvis_axis_tilt(omega_p: np.ndarray, up_p: np.ndarray, nominal_p: np.ndarra
     """
     w = omega_p - np.outer(omega_p @ up_p, up_p)
     j = np.linalg.eigh(w.T @ w)[1][:, -1]
+    return j if j @ nominal_p > 0 else -j
+
+
+def pelvis_axis_functional(
+    rot_t: np.ndarray, rot_p: np.ndarray, delta: np.ndarray, stand_idx: int, up_p: np.ndarray, nominal_p: np.ndarray,
+    *, min_rotation_rad: float = 0.2,
+) -> np.ndarray | None:
+    """Pelvis ML axis as the dominant horizontal axis of the thigh's rotation relative to the pelvis
+    since the stand, once the relative heading δ is known (tracker/heading.py): Q(t) = C(t)·C(stand)ᵀ
+    with C = R_pᵀ·Rz(δ)·R_t. The flexion dominates it; abduction and rotation coupled to the flexion tilt
+    it by their share. None when the thigh hardly moved."""
+    from tracker.rotations import rz
+
+    C = np.transpose(rot_p, (0, 2, 1)) @ rz(delta) @ rot_t
+    Q = C @ C[stand_idx].T
+    v = np.column_stack([Q[:, 2, 1] - Q[:, 1, 2], Q[:, 0, 2] - Q[:, 2, 0], Q[:, 1, 0] - Q[:, 0, 1]])
+    v = v[np.linalg.norm(v, axis=1) > 2.0 * np.sin(0.5 * min_rotation_rad)]
+    if len(v) < 20:
+        return None
+    v = v - np.outer(v @ up_p, up_p)
+    j: np.ndarray = np.linalg.eigh(v.T @ v)[1][:, -1]
     return j if j @ nominal_p > 0 else -j
 
 
@@ -206,8 +233,11 @@ class Calibrator:
     Parameters
     ----------
     min_stand_s
-        Shortest acceptable quiet stand at the start (the protocol asks for 2 s; 0.25 s of slack
-        absorbs the detector's window edges). Default 1.75 s.
+        Shortest acceptable quiet stand (the protocol asks for 2 s; 0.25 s of slack absorbs the
+        detector's window edges). Any such stand serves: at the start, between sets or at the end.
+        Default 1.75 s.
+    max_stand_gap_s
+        Longest stretch without data inside a stand that is bridged (lost packets). Default 0.5 s.
     stand_gyr_threshold_rad_s
         Smoothed gyroscope norm below which a sensor counts as quiet. Default 0.15 rad/s (8.6°/s):
         above sway (~1°/s), noise and residual gyro bias, below deliberate movement.
@@ -229,6 +259,7 @@ class Calibrator:
         self,
         *,
         min_stand_s: float = 1.75,
+        max_stand_gap_s: float = 0.5,
         stand_gyr_threshold_rad_s: float = 0.15,
         stand_max_tilt_deg: float = 4.0,
         stand_acc_tolerance_m_s2: float = 0.8,
@@ -238,6 +269,7 @@ class Calibrator:
     ) -> None:
         for name, value in (
             ("min_stand_s", min_stand_s),
+            ("max_stand_gap_s", max_stand_gap_s),
             ("stand_gyr_threshold_rad_s", stand_gyr_threshold_rad_s),
             ("stand_acc_tolerance_m_s2", stand_acc_tolerance_m_s2),
             ("min_motion_rad_s", min_motion_rad_s),
@@ -247,6 +279,7 @@ class Calibrator:
         if not 0 < max_misplacement_deg < 90:
             raise ValueError(f"max_misplacement_deg must be in (0, 90), got {max_misplacement_deg!r}")
         self.min_stand_s = min_stand_s
+        self.max_stand_gap_s = max_stand_gap_s
         self.stand_gyr_threshold_rad_s = stand_gyr_threshold_rad_s
         self.stand_acc_tolerance_m_s2 = stand_acc_tolerance_m_s2
         self.max_misplacement_deg = max_misplacement_deg
@@ -259,91 +292,163 @@ class Calibrator:
         self.axis_window_s = axis_window_s
 
     # -- stand -------------------------------------------------------------------------------
-    def detect_stand(self, data: CalibrationInput) -> tuple[int, int]:
-        """Index range [0, end) of the quiet stand at the start; raises if it is too short."""
-        # the stand is at the start: look at the first minute only (a longer stand is simply capped)
-        n_pre = min(len(data.t_s), int(60.0 * data.rate_hz))
-        quiet = np.ones(n_pre, dtype=bool)
-        for acc, gyr in ((data.acc_thigh[:n_pre], data.gyr_thigh[:n_pre]), (data.acc_pelvis[:n_pre], data.gyr_pelvis[:n_pre])):
+    def quiet_stands(self, data: CalibrationInput) -> list[tuple[int, int]]:
+        """Index ranges [a, b) of every quiet stretch at least ``min_stand_s`` long, in time order.
+
+        Quiet: both sensors' smoothed gyro norm and acceleration norm within the thresholds and the
+        smoothed gravity direction within ``stand_max_tilt_deg`` of the stretch's first 0.5 s (slow,
+        small movements barely exceed any rate threshold but do tilt the sensor). Samples the shared
+        grid marks invalid inside a stretch (lost packets, gaps up to ``max_stand_gap_s``) neither count
+        as movement nor end it: their signals are the bridged ones and nothing is computed from them.
+        """
+        rate = data.rate_hz
+        quiet = np.ones(len(data.t_s), dtype=bool)
+        for acc, gyr in ((data.acc_thigh, data.gyr_thigh), (data.acc_pelvis, data.gyr_pelvis)):
             quiet &= quiet_mask(
-                acc, gyr, data.rate_hz,
-                gyr_threshold_rad_s=self.stand_gyr_threshold_rad_s,
+                acc, gyr, rate, gyr_threshold_rad_s=self.stand_gyr_threshold_rad_s,
                 acc_tolerance_m_s2=self.stand_acc_tolerance_m_s2,
             )
-            # slow, small movements (a 20° hip extension) barely exceed any rate threshold, but they
-            # do tilt the sensor: the smoothed gravity direction must stay near its initial one
-            n0 = max(2, int(0.5 * data.rate_hz))
-            up0 = acc[:n0].mean(0)
-            up0 = up0 / np.linalg.norm(up0)
-            n = max(1, int(round(0.25 * data.rate_hz)))
-            sm = np.column_stack([_moving_mean(acc[:, i], n) for i in range(3)])
-            cosang = (sm @ up0) / np.linalg.norm(sm, axis=1)
-            quiet &= cosang > np.cos(np.radians(self.stand_max_tilt_deg))
-        quiet &= data.valid[:n_pre]
-        bad = np.flatnonzero(~quiet)
-        end = int(bad[0]) if len(bad) else len(quiet)
-        duration = end / data.rate_hz
-        if duration < self.min_stand_s:
+        # short invalid stretches are bridged; longer ones end a stand
+        invalid = ~data.valid
+        runs = _runs(invalid)
+        for a, b in runs:
+            if (b - a) / rate > self.max_stand_gap_s:
+                quiet[a:b] = False
+        n0 = max(2, int(0.5 * rate))
+        n_sm = max(1, int(round(0.25 * rate)))
+        min_n = int(np.ceil(self.min_stand_s * rate))
+        cos_max = np.cos(np.radians(self.stand_max_tilt_deg))
+        smoothed = [(acc, np.column_stack([_moving_mean(acc[:, i], n_sm) for i in range(3)]))
+                    for acc in (data.acc_thigh, data.acc_pelvis)]
+        out: list[tuple[int, int]] = []
+        for a, b in _runs(quiet):
+            while b - a >= min_n:
+                end = b
+                for acc, sm_all in smoothed:
+                    ok0 = data.valid[a : a + n0]
+                    seg0 = acc[a : min(a + n0, end)]
+                    up0 = (seg0[ok0[: len(seg0)]] if ok0[: len(seg0)].any() else seg0).mean(0)
+                    up0 = up0 / np.linalg.norm(up0)
+                    sm = sm_all[a:end]
+                    bad = np.flatnonzero((sm @ up0) / np.linalg.norm(sm, axis=1) <= cos_max)
+                    if len(bad):
+                        end = a + int(bad[0])
+                if end - a >= min_n:
+                    out.append((a, end))
+                a = max(end, a + 1) if end < b else b
+        return out
+
+    def detect_stand(self, data: CalibrationInput) -> tuple[int, int]:
+        """Index range [a, b) of the calibration stand: the first quiet stand of at least
+        ``min_stand_s`` whose sensors are worn as documented (+x within ``max_misplacement_deg`` of up).
+
+        Any such stand serves — at the start, between sets or at the end. Raises
+        :class:`CalibrationError` when there is none, naming what was found instead.
+        """
+        stands = self.quiet_stands(data)
+        reasons: list[str] = []
+        for a, b in stands:
+            why = self._placement_problem(data, a, b)
+            if why is None:
+                return a, b
+            reasons.append(f"{data.t_s[a]:.1f}–{data.t_s[b - 1]:.1f} s: {why}")
+        if reasons:
             raise CalibrationError(
-                f"quiet stand at the start is too short: {duration:.2f} s of standing still detected "
-                f"(at t={data.t_s[0]:.2f}–{data.t_s[0] + duration:.2f} s), need ≥ {self.min_stand_s:.2f} s "
-                "(record at least 2 s of quiet standing before the first rep)"
+                "no quiet stand with the sensors worn as documented: "
+                + "; ".join(reasons[:3])
+                + ("" if len(reasons) <= 3 else f" (and {len(reasons) - 3} more)")
             )
-        return 0, end
+        longest = self._longest_quiet_s(data)
+        raise CalibrationError(
+            f"no quiet stand of at least {self.min_stand_s:.2f} s found (longest quiet stretch "
+            f"{longest:.2f} s); record at least {MIN_CALIBRATION_STAND_S:g} s of quiet standing — at the start, "
+            "between sets or at the end"
+        )
+
+    def _longest_quiet_s(self, data: CalibrationInput) -> float:
+        q = np.ones(len(data.t_s), dtype=bool)
+        for acc, gyr in ((data.acc_thigh, data.gyr_thigh), (data.acc_pelvis, data.gyr_pelvis)):
+            q &= quiet_mask(acc, gyr, data.rate_hz, gyr_threshold_rad_s=self.stand_gyr_threshold_rad_s,
+                            acc_tolerance_m_s2=self.stand_acc_tolerance_m_s2)
+        q &= data.valid
+        return max(((b - a) / data.rate_hz for a, b in _runs(q)), default=0.0)
+
+    def _placement_problem(self, data: CalibrationInput, a: int, b: int) -> str | None:
+        """Why the stand [a, b) cannot calibrate (a sensor upside-down or tilted off its placement)."""
+        v = data.valid[a:b]
+        for name, acc in (("thigh", data.acc_thigh), ("pelvis", data.acc_pelvis)):
+            up = acc[a:b][v].mean(0)
+            up = up / np.linalg.norm(up)
+            tilt_deg = float(np.degrees(np.arccos(np.clip(up[0], -1, 1))))
+            if up[0] < -0.5:
+                return (
+                    f"{name} sensor appears upside-down: gravity points along its −x axis (+x is {tilt_deg:.0f}° "
+                    "from up); wear it with +x pointing up along the segment"
+                )
+            if tilt_deg > self.max_misplacement_deg:
+                return (
+                    f"{name} sensor is {tilt_deg:.0f}° off the documented placement (limit "
+                    f"{self.max_misplacement_deg:.0f}°) — sitting or lying? wear it with +x up along the segment"
+                )
+        return None
 
     # -- main --------------------------------------------------------------------------------
     def calibrate(
-        self, data: CalibrationInput, side: Side, exercise: Exercise, *, identify_axes: bool = True, check_motion: bool = True
+        self, data: CalibrationInput, side: Side, exercise: Exercise, *, identify_axes: bool = True,
+        check_motion: bool = True, stand_s: tuple[float, float] | None = None,
     ) -> Calibrator:
         """Stand, verticals, placement checks and (``identify_axes``) the flexion axes from the movement.
 
-        The live path calls this first at the end of the stand (``identify_axes=False,
-        check_motion=False``: placement-convention axes) and again once reps have been seen.
+        ``stand_s``: the stand's [start, end) times when already found (tracker/stages.py finds it on the
+        raw signals, before the orientation filters run); otherwise it is detected here. The live path
+        calls this first at the end of the stand (``identify_axes=False, check_motion=False``:
+        placement-convention axes) and again once reps have been seen.
         """
-        i0, i1 = self.detect_stand(data)
-        # Drop the last 0.2 s: the window edge may already contain the first movement.
-        i1c = max(i0 + 1, i1 - int(0.2 * data.rate_hz))
+        if stand_s is None:
+            i0, i1 = self.detect_stand(data)
+        else:
+            i0 = int(np.searchsorted(data.t_s, stand_s[0] - 1e-9))
+            i1 = int(np.searchsorted(data.t_s, stand_s[1] - 1e-9))
+            if i1 - i0 < 2:
+                raise CalibrationError(f"the stand {stand_s[0]:.2f}–{stand_s[1]:.2f} s is not in this recording")
+        # Drop 0.2 s at both ends: the window edges may already contain movement.
+        edge = int(0.2 * data.rate_hz)
+        i0c, i1c = (i0 + edge, i1 - edge) if i1 - i0 > 4 * edge else (i0, i1)
+        stand = np.zeros(len(data.t_s), dtype=bool)
+        stand[i0c:i1c] = True
+        stand &= data.valid
+        self.stand_mask_ = stand
         ups, sensor_cals, flags = {}, [], []
         for name, acc, gyr in (("thigh", data.acc_thigh, data.gyr_thigh), ("pelvis", data.acc_pelvis, data.gyr_pelvis)):
-            mean_acc = acc[i0:i1c].mean(0)
+            mean_acc = acc[stand].mean(0)
             up = mean_acc / np.linalg.norm(mean_acc)
             tilt_deg = float(np.degrees(np.arccos(np.clip(up[0], -1, 1))))
-            if up[0] < -0.5:
-                raise CalibrationError(
-                    f"{name} sensor appears upside-down: during the stand gravity points along its −x axis "
-                    f"(+x is {tilt_deg:.0f}° from up); wear it with +x pointing up along the segment"
-                )
-            if tilt_deg > self.max_misplacement_deg:
-                raise CalibrationError(
-                    f"{name} sensor is {tilt_deg:.0f}° off the documented placement during the stand "
-                    f"(limit {self.max_misplacement_deg:.0f}°); wear it with +x up along the segment"
-                )
             ups[name] = up
             sensor_cals.append(
                 SensorCalibration(
                     sensor=name,
                     misplacement_deg=tilt_deg,
                     stand_accel_norm_m_s2=float(np.linalg.norm(mean_acc)),
-                    stand_gyro_rms_rad_s=float(np.sqrt((gyr[i0:i1c] ** 2).sum(1).mean())),
+                    stand_gyro_rms_rad_s=float(np.sqrt((gyr[stand] ** 2).sum(1).mean())),
                 )
             )
         if check_motion:
-            self._check_motion(data, i1)
+            self._check_motion(data, i0, i1)
         nom_t, nom_p = nominal_ml_axis("thigh", side), nominal_ml_axis("pelvis", side)
         confidence = 0.0
         if identify_axes:
             # Samples after the stand, in the stand's VQF segment (same heading), within the first
             # ``axis_window_s`` (VQF heading drift stays small).
             moving = data.valid.copy()
-            moving[:i1] = False
-            moving &= data.t_s <= data.t_s[i1 - 1] + self.axis_window_s
+            moving[i0:i1] = False
+            moving &= np.abs(data.t_s - 0.5 * (data.t_s[i0] + data.t_s[i1 - 1])) <= self.axis_window_s
             if data.block is not None:
-                moving &= data.block == data.block[i0]
+                moving &= data.block == data.block[(i0 + i1) // 2]
             idx = np.flatnonzero(moving)
             if len(idx) > 1500:
                 idx = idx[np.linspace(0, len(idx) - 1, 1500).astype(int)]
             if len(idx) >= 50:
-                mid = (i0 + i1c) // 2
+                mid = int(np.flatnonzero(stand)[len(np.flatnonzero(stand)) // 2])
                 sel = np.concatenate([[mid], idx])
                 rot_t = quat_to_matrix(data.quat_thigh[sel])
                 rot_p = quat_to_matrix(data.quat_pelvis[sel])
@@ -358,6 +463,8 @@ class Calibrator:
                     j_p = nom_p
                     flags.append("pelvis_axis_from_placement")
                 else:
+                    # provisional: the engine replaces it by the functional axis once the relative heading is
+                    # known (pelvis_axis_functional); Seel's hinge cost is the fallback when it is not
                     j_p, _ = pelvis_axis_hinge(data.gyr_thigh[idx], data.gyr_pelvis[idx], j_t, ups["pelvis"], nom_p)
                 u1 = nom_p - ups["pelvis"] * (nom_p @ ups["pelvis"])
                 dev = float(np.degrees(np.arccos(np.clip(abs(j_p @ u1) / np.linalg.norm(u1) / np.linalg.norm(j_p), -1, 1))))
@@ -372,10 +479,6 @@ class Calibrator:
             flags.append("flexion_axis_from_placement")
         self.frame_thigh_ = anatomical_frame(ups["thigh"], j_t)
         self.frame_pelvis_ = anatomical_frame(ups["pelvis"], j_p)
-        # The lines the relative heading is tracked with (tracker/joint_angles.py): the frames' ML axes,
-        # assumed to be the same physical line in both sensors. On real, non-hinge hips they are not
-        # (18–38° apart on UI-PRMD) and δ inherits the offset — see docs/coordinate-systems.md, "Limits".
-        self.hinge_axis_thigh_, self.hinge_axis_pelvis_ = self.frame_thigh_[:, 2], self.frame_pelvis_[:, 2]
         # Report total misplacement: angle between the nominal and the identified sensor frame.
         for k, (name, frame) in enumerate((("thigh", self.frame_thigh_), ("pelvis", self.frame_pelvis_))):
             nominal = anatomical_frame(np.array([1.0, 0.0, 0.0]), nominal_ml_axis(name, side))
@@ -391,7 +494,9 @@ class Calibrator:
                 flags.append(f"{name}_misplaced_{ang:.0f}deg")
         quality = "good" if confidence >= 0.6 else "fair" if confidence >= 0.3 else "poor"
         self.stand_index_ = (i0, i1)
+        self.stand_span_s_ = (float(data.t_s[i0c]), float(data.t_s[i1c - 1]))
         self.up_thigh_, self.up_pelvis_ = ups["thigh"], ups["pelvis"]
+        self.side_ = side
         self.calibration_ = Calibration(
             stand_start_s=float(data.t_s[i0]),
             stand_duration_s=float((i1 - i0) / data.rate_hz),
@@ -402,12 +507,26 @@ class Calibrator:
         )
         return self
 
-    def _check_motion(self, data: CalibrationInput, stand_end: int) -> None:
-        """Never-moving and swapped sensors, judged on the whole session after the stand."""
+    def with_pelvis_axis(self, j_p: np.ndarray, flag: str) -> Calibrator:
+        """A copy whose pelvis frame uses the ML axis ``j_p`` (sensor coordinates), with ``flag`` noted."""
+        import copy
+
+        out = copy.copy(self)
+        out.frame_pelvis_ = anatomical_frame(self.up_pelvis_, j_p)
+        flags = tuple(f for f in self.calibration_.flags if not f.startswith("pelvis_axis")) + (flag,)
+        out.calibration_ = Calibration(
+            stand_start_s=self.calibration_.stand_start_s, stand_duration_s=self.calibration_.stand_duration_s,
+            sensors=self.calibration_.sensors, flexion_axis_confidence=self.calibration_.flexion_axis_confidence,
+            quality=self.calibration_.quality, flags=flags,
+        )
+        return out
+
+    def _check_motion(self, data: CalibrationInput, stand_start: int, stand_end: int) -> None:
+        """Never-moving and swapped sensors, judged on the whole session outside the stand."""
         v = data.valid.copy()
-        v[:stand_end] = False
+        v[stand_start:stand_end] = False
         if v.sum() < data.rate_hz:
-            raise CalibrationError("no movement recorded after the calibration stand")
+            raise CalibrationError("no movement recorded besides the calibration stand")
         v[np.arange(len(v)) % 4 != 0] = False  # every 4th sample: percentiles need no more
         speed = {n: float(np.percentile(np.linalg.norm(g[v], axis=1), 95)) for n, g in (("thigh", data.gyr_thigh), ("pelvis", data.gyr_pelvis))}
         incl = {}

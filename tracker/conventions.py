@@ -59,9 +59,11 @@ class DrillMotion:
     #: compensation direction ("from_start"), or the reversal at depth — the largest tilt against
     #: the compensation direction during the descent minus the tilt at the hip peak ("at_depth").
     compensation_measure: Literal["from_start", "at_depth"]
-    #: How calibration finds the pelvis' flexion axis: Seel's hinge cost ("hinge"), the pelvis' own
-    #: dominant tilt axis ("tilt", symmetric bilateral squat), or the strap placement ("placement").
-    pelvis_axis: Literal["hinge", "tilt", "placement"]
+    #: How calibration finds the pelvis' flexion axis: the thigh's rotation relative to the pelvis once
+    #: the relative heading is known ("functional"; Seel's hinge cost until then), the pelvis' own
+    #: dominant tilt axis ("tilt", symmetric bilateral squat), or the strap placement ("placement":
+    #: 20° of extension carry too much coupled rotation/abduction for either).
+    pelvis_axis: Literal["functional", "tilt", "placement"]
 
     @property
     def compensation_tilt(self) -> Literal["posterior", "anterior"]:
@@ -78,7 +80,7 @@ DRILL_MOTION: Final[Mapping[str, DrillMotion]] = MappingProxyType(
         "knee_raise": DrillMotion(
             direction=1, enter_deg=20.0, compensation_sign=-1, compensation="lumbar rounding",
             compensation_plain="lower back rounding (pelvis tucking under)", compensation_measure="from_start",
-            pelvis_axis="hinge",
+            pelvis_axis="functional",
         ),
         "hip_extension": DrillMotion(
             direction=-1, enter_deg=4.0, compensation_sign=1, compensation="lumbar extension",

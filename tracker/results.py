@@ -44,12 +44,37 @@ class Rep:
     range_deg: float = 0.0
     pelvic_tilt_change_deg: float = 0.0
     duration_s: float = 0.0
+    #: 0..1: how far the rep's numbers can be trusted (heading observability, missing data, flexion
+    #: axis, agreement of the 3D and the heading-free estimate); below LOW_CONFIDENCE_BELOW a reason
+    #: is given.
     confidence: float = 1.0
     low_confidence_reason: str = ""
 
     @property
     def low_confidence(self) -> bool:
         return bool(self.confidence < LOW_CONFIDENCE_BELOW)  # NaN (not assessed) is not low
+
+
+@dataclass(frozen=True, slots=True)
+class RepDiagnostics:
+    """How one rep's numbers were obtained (the therapist's detail; ``rehab analyze --json``)."""
+
+    index: int
+    #: "joint_centre" (3D, relative heading from the joint-centre constraint) or "sagittal" (heading-free).
+    heading_method: str
+    peak_hip_3d_deg: float
+    peak_hip_sagittal_deg: float
+    #: |3D − sagittal| the measured out-of-plane motion (thigh frontal tilt, pelvic obliquity) explains.
+    explained_difference_deg: float
+    heading_sigma_deg: float
+    missing_s: float
+    end_reason: str
+    peak_at_gap: bool
+    #: The factors the confidence is the product of.
+    heading_factor: float
+    gap_factor: float
+    axis_factor: float
+    agreement_factor: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +119,16 @@ class SessionAnalysis:
     calibration: Calibration
     summary: SessionSummary
     reps: list[Rep]
-    #: Uniform time base: columns t, hip_flexion_deg, pelvic_tilt_deg, valid (False inside gaps).
+    #: Uniform time base: columns t, hip_flexion_deg, pelvic_tilt_deg, valid (False inside gaps),
+    #: hip_flexion_sagittal_deg (the heading-free estimate; ``rep_diagnostics`` say which one a rep used).
     angles: pd.DataFrame = field(repr=False)
     threshold_deg: float = 10.0
     #: The engine that made this analysis (tracker.ENGINE_VERSION); None for a stored one from
     #: before versions were recorded.
     engine_version: str | None = ENGINE_VERSION
+    #: How the relative heading was resolved (method, constant, its uncertainty, joint-centre offsets).
+    heading: dict[str, Any] = field(default_factory=dict)
+    rep_diagnostics: list[RepDiagnostics] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `rehab analyze --json` object (NaN becomes null)."""
@@ -112,6 +141,8 @@ class SessionAnalysis:
                 "calibration": asdict(self.calibration),
                 "summary": asdict(self.summary),
                 "reps": [asdict(r) for r in self.reps],
+                "heading": self.heading,
+                "rep_diagnostics": [asdict(d) for d in self.rep_diagnostics],
             }
         )
         return out

@@ -1,11 +1,18 @@
 """Time bases: each sensor's own clock → a per-sensor uniform grid (for VQF) → one shared grid.
 
 Why two steps: VQF needs a fixed sample period, and the two sensors differ in rate, jitter and
-gaps. Each sensor keeps its own samples at its native (median) rate; short gaps (≤ ``bridge_gap_s``)
-are bridged by evenly spaced samples linearly interpolated from the *raw* neighbours, only so the
-filter's integration stays continuous, and every bridged sample is marked invalid. Longer gaps split the stream into
-segments that are processed independently. Nothing estimated inside a gap is ever reported: the
-shared grid's ``valid`` flag is False there.
+gaps. Each sensor keeps its own samples at its native (median) rate. Gaps are data, handled by their
+length (:class:`GapPolicy`):
+
+* up to ``bridge_s`` (a few lost packets): evenly spaced samples linearly interpolated from the *raw*
+  neighbours keep the filter's integration continuous; every bridged sample is marked invalid;
+* up to ``link_s``: the filter restarts after the gap (its inclination re-initialised from gravity,
+  so motion inside the gap leaves no error behind) and the new run is *linked* to the previous one —
+  tracker/orientation.py stitches its heading to the orientation carried across the gap, so the
+  relative heading of the two sensors is not re-learnt from scratch;
+* longer: a new *block* whose heading is unrelated to the previous one.
+
+Nothing estimated inside a gap is ever reported: the shared grid's ``valid`` flag is False there.
 """
 
 from __future__ import annotations
@@ -16,9 +23,37 @@ import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
+class GapPolicy:
+    """How missing samples are handled (see the module docstring).
+
+    gap_factor
+        A step longer than this many median sample periods is a gap. Default 1.8.
+    bridge_s
+        Longest gap bridged by interpolation inside one filter run. Default 0.25 s.
+    link_s
+        Longest gap across which the heading is carried (the next run is stitched). Default 2.0 s.
+    """
+
+    gap_factor: float = 1.8
+    bridge_s: float = 0.25
+    link_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not self.gap_factor > 1:
+            raise ValueError(f"gap_factor must be > 1, got {self.gap_factor!r}")
+        if not 0 < self.bridge_s <= self.link_s:
+            raise ValueError(f"need 0 < bridge_s <= link_s, got bridge_s={self.bridge_s!r}, link_s={self.link_s!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class SensorGrid:
-    """One sensor's samples (plus bridged gap samples) at its native rate; ``segment`` numbers
-    contiguous spans processed by separate VQF runs."""
+    """One sensor's samples (plus bridged gap samples) at its native rate.
+
+    ``segment`` numbers the filter runs (a run restarts after every gap longer than ``bridge_s``);
+    ``block`` numbers the stretches of continuous heading (a new block after gaps longer than
+    ``link_s``); ``link_gap_s[r]`` is the gap before run ``r`` when it is linked to run ``r − 1``
+    (NaN for the first run of a block).
+    """
 
     t_s: np.ndarray  # (M,)
     acc_m_s2: np.ndarray  # (M, 3)
@@ -26,6 +61,8 @@ class SensorGrid:
     valid: np.ndarray  # (M,) bool — False inside bridged gaps
     segment: np.ndarray  # (M,) int
     dt_s: float
+    block: np.ndarray | None = None  # (M,) int; None: one block per segment
+    link_gap_s: np.ndarray | None = None  # (n_segments,)
 
 
 def native_grid(
@@ -33,25 +70,30 @@ def native_grid(
     acc_m_s2: np.ndarray,
     gyr_rad_s: np.ndarray,
     *,
-    gap_factor: float = 1.8,
-    bridge_gap_s: float = 1.0,
+    policy: GapPolicy | None = None,
 ) -> SensorGrid:
-    """One sensor ready for VQF at its median rate: gaps bridged (invalid), long ones split."""
+    """One sensor ready for VQF at its median rate: short gaps bridged (invalid), longer ones split."""
+    policy = policy or GapPolicy()
     t = np.asarray(t_s, dtype=float)
     if len(t) < 10:
         raise ValueError(f"only {len(t)} samples; need at least 10")
     dts = np.diff(t)
     dt = float(np.median(dts))
-    if not dt > 0:
-        raise ValueError("timestamps are not increasing")
+    if not dt > 0 or np.any(dts <= 0):
+        raise ValueError("timestamps are not strictly increasing")
+    gap_factor = policy.gap_factor
     gap_idx = np.flatnonzero(dts > gap_factor * dt)
-    long_idx = gap_idx[dts[gap_idx] > bridge_gap_s]
+    long_idx = gap_idx[dts[gap_idx] > policy.bridge_s]
     bounds = np.concatenate([[0], long_idx + 1, [len(t)]])
-    ts, accs, gyrs, valids, segs = [], [], [], [], []
+    ts, accs, gyrs, valids, segs, blocks = [], [], [], [], [], []
+    link: list[float] = []
+    block = 0
     for k in range(len(bounds) - 1):
         a, b = int(bounds[k]), int(bounds[k + 1])
-        if b - a < 2:
-            continue
+        gap = float(t[a] - t[a - 1]) if k > 0 else float("inf")
+        if k > 0 and gap > policy.link_s:
+            block += 1
+        link.append(gap if gap <= policy.link_s else float("nan"))
         # The sensor's own samples are kept as they are (their jitter and the clocks' ppm drift are
         # far below what VQF notices); only inside short gaps are evenly spaced samples inserted,
         # linearly interpolated and marked invalid, so the filter's integration stays continuous.
@@ -60,11 +102,12 @@ def native_grid(
         k_ins = np.where(d > gap_factor * dt, np.maximum(np.rint(d / dt).astype(int) - 1, 0), 0)
         acc_s, gyr_s = acc_m_s2[a:b], gyr_rad_s[a:b]
         if not k_ins.any():  # no short gap to bridge: the samples as they are (the common case)
-            ts.append(ts_.astype(float, copy=True))
-            accs.append(np.array(acc_s, dtype=float))
-            gyrs.append(np.array(gyr_s, dtype=float))
+            ts.append(np.asarray(ts_, dtype=float))
+            accs.append(np.asarray(acc_s, dtype=float))
+            gyrs.append(np.asarray(gyr_s, dtype=float))
             valids.append(np.ones(b - a, dtype=bool))
             segs.append(np.full(b - a, k))
+            blocks.append(np.full(b - a, block))
             continue
         reps = np.r_[k_ins + 1, 1]
         src = np.repeat(np.arange(b - a), reps)
@@ -85,19 +128,27 @@ def native_grid(
         ts.append(tg)
         valids.append(real)
         segs.append(np.full(len(tg), k))
+        blocks.append(np.full(len(tg), block))
+
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     return SensorGrid(
         t_s=cat(ts), acc_m_s2=cat(accs), gyr_rad_s=cat(gyrs), valid=cat(valids), segment=cat(segs), dt_s=dt,
+        block=cat(blocks), link_gap_s=np.asarray(link),
     )
 
 
-def common_grid(t_starts: list[float], t_ends: list[float], rate_hz: float) -> np.ndarray:
-    """The shared uniform time base covering the span where every sensor recorded."""
+def common_grid(t_starts: list[float], t_ends: list[float], rate_hz: float, *, origin_s: float | None = None) -> np.ndarray:
+    """The shared uniform time base covering the span where every sensor recorded; with ``origin_s``
+    its samples fall on origin_s + k/rate_hz (a window of a longer recording keeps that grid's phase)."""
     t0, t1 = max(t_starts), min(t_ends)
     if t1 <= t0:
         raise ValueError("the sensors' recordings do not overlap in time")
+    if origin_s is not None:
+        k0 = int(np.ceil((t0 - origin_s) * rate_hz - 1e-9))
+        k1 = int(np.floor((t1 - origin_s) * rate_hz + 1e-9))
+        return origin_s + np.arange(k0, k1 + 1) / rate_hz
     n = int(np.floor((t1 - t0) * rate_hz)) + 1
     return t0 + np.arange(n) / rate_hz
 
@@ -172,41 +223,6 @@ def resample_sensor(
     if len(gap):  # inside long gaps (invalid anyway): bridge the signals linearly, as before the split
         out[4:, gap] = interp_rows(t_src, signals, t_dst[gap]).T
     return out[:4].T, out[4:].T, valid, seg_out
-
-
-def resample_quat(
-    t_src: np.ndarray,
-    quat_wxyz: np.ndarray,
-    valid_src: np.ndarray,
-    segment_src: np.ndarray,
-    t_dst: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Interpolate orientations onto ``t_dst`` (nlerp); returns (quat_wxyz, valid, segment) — never across a gap."""
-    q_out = np.tile([1.0, 0.0, 0.0, 0.0], (len(t_dst), 1))
-    valid = np.zeros(len(t_dst), dtype=bool)
-    seg_out = np.full(len(t_dst), -1)
-    for s in np.unique(segment_src):
-        m = segment_src == s
-        ts = t_src[m]
-        if len(ts) < 2:
-            continue
-        inside = (t_dst >= ts[0]) & (t_dst <= ts[-1])
-        if not inside.any():
-            continue
-        qs = quat_wxyz[m]
-        td = t_dst[inside]
-        j = np.clip(np.searchsorted(ts, td, side="right"), 1, len(ts) - 1)
-        u = ((td - ts[j - 1]) / (ts[j] - ts[j - 1]))[:, None]
-        q0, q1 = qs[j - 1], qs[j]
-        q1 = np.where(((q0 * q1).sum(1) < 0)[:, None], -q1, q1)
-        # normalised linear interpolation: identical to slerp within 1e-5 rad for the ≤ 0.05 rad
-        # rotations between neighbouring samples, and ~20× faster
-        qi = (1.0 - u) * q0 + u * q1
-        q_out[inside] = qi / np.linalg.norm(qi, axis=1, keepdims=True)
-        vs = valid_src[m]
-        valid[inside] = vs[j] & vs[j - 1]
-        seg_out[inside] = s
-    return q_out, valid, seg_out
 
 
 def interp_rows(t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray) -> np.ndarray:

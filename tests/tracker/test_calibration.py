@@ -56,16 +56,41 @@ def test_thigh_never_moves(session) -> None:
         analyze_session(raw, "knee_raise", "right")
 
 
-def test_too_short_stand(session) -> None:
-    cut = session.truth.reps[0].start_s - 1.0  # leaves ~1 s of quiet before the first rep
+def _trim(s: SensorStream, t0: float, t1: float) -> SensorStream:
+    m = (s.t_s >= t0) & (s.t_s <= t1)
+    return dataclasses.replace(s, t_s=s.t_s[m], acc_m_s2=s.acc_m_s2[m], gyr_rad_s=s.gyr_rad_s[m])
 
-    def trim(s: SensorStream) -> SensorStream:
-        m = s.t_s >= cut
-        return dataclasses.replace(s, t_s=s.t_s[m], acc_m_s2=s.acc_m_s2[m], gyr_rad_s=s.gyr_rad_s[m])
 
-    raw = RawSession(thigh=trim(session.raw.thigh), pelvis=trim(session.raw.pelvis))
-    with pytest.raises(CalibrationError, match="quiet stand at the start is too short"):
+@pytest.fixture(scope="module")
+def brisk():
+    """Short rests between reps (0.5 s): the only quiet stands are at the start and the end."""
+    return simulation.simulate(simulation.SimulationConfig(exercise="knee_raise", side="right", reps=3, seed=5,
+                                                           rest_between_reps_s=0.5, end_stand_s=3.0))
+
+
+def test_no_quiet_stand_anywhere(brisk) -> None:
+    """~1 s of quiet before the first rep and after the last: no stand of ≥ 2 s at all."""
+    t0, t1 = brisk.truth.reps[0].start_s - 1.0, brisk.truth.reps[-1].end_s + 1.0
+    raw = RawSession(thigh=_trim(brisk.raw.thigh, t0, t1), pelvis=_trim(brisk.raw.pelvis, t0, t1))
+    with pytest.raises(CalibrationError, match=r"no quiet stand of at least 1\.75 s found \(longest quiet stretch"):
         analyze_session(raw, "knee_raise", "right")
+
+
+def test_a_stand_at_the_end_calibrates(brisk) -> None:
+    """Any ≥ 2 s quiet stand serves: here only the one at the end (the start is cut to ~1 s)."""
+    t0 = brisk.truth.reps[0].start_s - 1.0
+    raw = RawSession(thigh=_trim(brisk.raw.thigh, t0, 1e9), pelvis=_trim(brisk.raw.pelvis, t0, 1e9))
+    res = analyze_session(raw, "knee_raise", "right")
+    assert res.calibration.stand_start_s > brisk.truth.reps[-1].end_s - 0.5
+    assert res.summary.rep_count == len(brisk.truth.reps)
+
+
+def test_sitting_is_no_calibration_stand() -> None:
+    """A quiet stretch with the thigh horizontal (sitting) is rejected with the reason, not used."""
+    sim = simulation.simulate(simulation.SimulationConfig(exercise="knee_raise", side="right", reps=2, seed=5,
+                                                          thigh_misplacement_rotvec_deg=(0.0, 0.0, 80.0)))
+    with pytest.raises(CalibrationError, match="thigh sensor is .* off the documented placement"):
+        analyze_session(sim.raw, "knee_raise", "right")
 
 
 def test_calibration_error_is_a_value_error() -> None:

@@ -21,7 +21,8 @@ REP_KEYS = {
 
 @pytest.fixture(scope="module")
 def session_csv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    sim = simulation.simulate(simulation.SimulationConfig(exercise="hip_extension", side="left", reps=4, seed=21))
+    sim = simulation.simulate(simulation.SimulationConfig(exercise="hip_extension", side="left", reps=4, seed=21,
+                                                          rest_between_reps_s=0.5))
     path = tmp_path_factory.mktemp("cli") / "s.csv"
     rawcsv.write_raw_csv(sim.raw, path)
     return path, sim.truth
@@ -69,9 +70,9 @@ def test_bad_inputs_exit_2(tmp_path: Path, session_csv) -> None:
     assert r.exit_code == 2 and "missing.csv" in _flat(r.output) and "nosuchfile" in _flat(r.output)
     r = CliRunner().invoke(app, ["analyze", str(path), "--exercise", "plank", "--side", "left"])
     assert r.exit_code == 2 and "--exercise" in _flat(r.output)
-    # only 1 s of quiet before the first rep: the stand is too short → calibration error, exit 2
+    # only 1 s of quiet before the first rep and after the last: no stand → calibration error, exit 2
     df = pd.read_csv(path)
     short = tmp_path / "short.csv"
-    df[df["t"] >= truth.reps[0].start_s - 1.0].to_csv(short, index=False)
+    df[(df["t"] >= truth.reps[0].start_s - 1.0) & (df["t"] <= truth.reps[-1].end_s + 1.0)].to_csv(short, index=False)
     r = CliRunner().invoke(app, ["analyze", str(short), "--exercise", "hip_extension", "--side", "left"])
     assert r.exit_code == 2 and "short.csv" in _flat(r.output) and "stand" in _flat(r.output)

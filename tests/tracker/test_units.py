@@ -8,10 +8,11 @@ from scipy import signal
 
 from tracker.calibration import anatomical_frame, nominal_ml_axis
 from tracker.compensation import CompensationDetector, hinge_onset
-from tracker.joint_angles import hip_flexion_rad, pelvic_tilt_rad, smooth_delta
+from tracker.heading import drift_causal, drift_offline
+from tracker.joint_angles import anatomical_axes, heading_reference, hip_flexion, pelvic_tilt
 from tracker.reps import Biquad, RepDetector, assign_sets, label_partials
 from tracker.rotations import quat_to_matrix, rz
-from tracker.timebase import native_grid, resample_quat
+from tracker.timebase import GapPolicy, native_grid, resample_sensor
 
 
 def test_biquad_matches_sosfilt_after_priming() -> None:
@@ -25,25 +26,31 @@ def test_biquad_matches_sosfilt_after_priming() -> None:
     np.testing.assert_allclose(y, ref, atol=1e-9)
 
 
-def test_native_grid_marks_gaps_and_splits_long_ones() -> None:
+def test_native_grid_bridges_short_gaps_and_restarts_after_longer_ones() -> None:
     t = np.arange(0, 10, 0.01)
     keep = ~(((t > 3.0) & (t < 3.2)) | ((t > 6.0) & (t < 7.5)))
     t = t[keep]
     acc = np.tile([9.81, 0, 0], (len(t), 1))
     gyr = np.zeros((len(t), 3))
-    g = native_grid(t, acc, gyr, bridge_gap_s=1.0)
-    assert len(np.unique(g.segment)) == 2  # the 1.5 s gap splits
+    g = native_grid(t, acc, gyr)  # default: bridge ≤ 0.25 s, link ≤ 2 s
+    assert len(np.unique(g.segment)) == 2  # the 1.5 s gap restarts the filter …
+    assert g.block is not None and len(np.unique(g.block)) == 1  # … and the heading is carried across it
+    assert g.link_gap_s is not None and g.link_gap_s[1] == pytest.approx(1.5, abs=0.02)
     inside_short = (g.t_s > 3.02) & (g.t_s < 3.18)
     assert inside_short.any() and not g.valid[inside_short].any()
     assert g.valid[(g.t_s > 1) & (g.t_s < 2.9)].all()
-    assert not ((g.t_s > 6.05) & (g.t_s < 7.45)).any()  # nothing invented across the long gap
+    assert not ((g.t_s > 6.05) & (g.t_s < 7.45)).any()  # nothing invented across the longer gap
+    g2 = native_grid(t, acc, gyr, policy=GapPolicy(link_s=1.0))
+    assert g2.block is not None and len(np.unique(g2.block)) == 2  # beyond link_s: a new heading block
+    with pytest.raises(ValueError, match="bridge_s"):
+        GapPolicy(bridge_s=3.0, link_s=2.0)
 
 
-def test_resample_quat_never_crosses_segments() -> None:
+def test_resample_never_crosses_segments() -> None:
     t = np.r_[np.arange(0, 1, 0.01), np.arange(2, 3, 0.01)]
     q = np.tile([1.0, 0, 0, 0], (len(t), 1))
     seg = np.r_[np.zeros(100, int), np.ones(100, int)]
-    out, valid, s = resample_quat(t, q, np.ones(len(t), bool), seg, np.arange(0, 3, 0.005))
+    out, _, valid, s = resample_sensor(t, q, np.zeros((len(t), 1)), np.ones(len(t), bool), seg, np.arange(0, 3, 0.005))
     gap = (np.arange(0, 3, 0.005) > 1.0) & (np.arange(0, 3, 0.005) < 2.0)
     assert not valid[gap].any() and valid[~gap & (np.arange(0, 3, 0.005) < 0.98)].all()
 
@@ -52,6 +59,13 @@ def _rot_about(axis: np.ndarray, ang: float) -> np.ndarray:
     from scipy.spatial.transform import Rotation
 
     return Rotation.from_rotvec(axis * ang).as_matrix()
+
+
+def _quat(m: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    x = Rotation.from_matrix(m).as_quat()
+    return np.array([[x[3], x[0], x[1], x[2]]])
 
 
 def test_hip_flexion_is_heading_free_and_tilt_signs() -> None:
@@ -64,20 +78,37 @@ def test_hip_flexion_is_heading_free_and_tilt_signs() -> None:
     rot_p = tilt @ base
     rot_t = tilt @ _rot_about(base[:, 2], np.radians(60)) @ base
     for h_t, h_p in ((0.0, 0.0), (1.0, -2.0)):
-        rt = rz(np.array([h_t]))[0] @ rot_t
-        rp = rz(np.array([h_p]))[0] @ rot_p
-        delta = np.array([h_p - h_t])
-        hip = np.degrees(hip_flexion_rad(rt[None], rp[None], eye, eye, delta))[0]
+        qt = _quat(rz(np.array([h_t]))[0] @ rot_t)
+        qp = _quat(rz(np.array([h_p]))[0] @ rot_p)
+        y_t = anatomical_axes(qt, eye)[:, :, 1]
+        x_p, y_p = anatomical_axes(qp, eye)[:, :, 0], anatomical_axes(qp, eye)[:, :, 1]
+        hip = np.degrees(hip_flexion(y_t, x_p, y_p, np.array([h_p - h_t])))[0]
         assert hip == pytest.approx(60.0, abs=1e-6)
-        head = np.array([h_p])  # pelvis faces earth x rotated by h_p
-        tl = np.degrees(pelvic_tilt_rad(rp[None], eye, head))[0]
+        tl = np.degrees(pelvic_tilt(y_p, np.array([h_p])))[0]  # pelvis faces earth x turned by h_p
         assert tl == pytest.approx(10.0, abs=1e-6)
 
 
-def test_smooth_delta_wraps_angles() -> None:
-    d = np.r_[np.full(50, np.pi - 0.01), np.full(50, -np.pi + 0.01)]
-    out = smooth_delta(d, np.ones(100), np.zeros(100, int), 21)
-    assert np.all(np.abs(np.abs(out) - np.pi) < 0.02)
+def test_drift_interpolates_between_rests_and_live_holds() -> None:
+    """Δ: interpolated between rests within a filter piece (offline), held from the last rest (live);
+    wrapping at ±π is unwrapped; a piece without rests inherits the anchored value of its block."""
+    n = 300
+    d = np.r_[np.full(100, np.pi - 0.02), np.full(100, 0.0), np.full(100, -np.pi + 0.02)]
+    rest = np.zeros(n, bool)
+    rest[:50] = rest[250:] = True
+    block, piece = np.zeros(n, int), np.zeros(n, int)
+    off = drift_offline(d, rest, piece, block)
+    np.testing.assert_allclose(off[[0, 299]], [np.pi - 0.02, np.pi + 0.02], atol=1e-12)  # unwrapped, no 2π jump
+    assert np.all(np.abs(np.diff(off)) < 0.01)
+    live = drift_causal(d, rest, block)
+    assert np.all(live[50:250] == live[49])  # held through the movement
+    piece[150:] = 1
+    rest[250:] = False
+    off2 = drift_offline(d, rest, piece, block)
+    assert np.all(off2[150:] == off2[149])  # the rest-less piece continues its linked neighbour
+    block[150:] = 1
+    assert np.isnan(drift_offline(d, rest, piece, block)[150:]).all()  # an unlinked block without rests: unknown
+    ref = heading_reference(d, rest, np.zeros(n, int), causal=True)
+    assert np.all(ref[50:] == ref[49])
 
 
 def test_anatomical_frame_and_nominal_axes() -> None:
@@ -220,27 +251,24 @@ def test_detect_leaves_the_state_update_would_have(split_s: float) -> None:
     assert det.signal_deg == pytest.approx(ref.signal_deg, abs=1e-9)
 
 
-def test_streaming_angles_step_batch_equals_step() -> None:
-    from scipy.spatial.transform import Rotation
-
-    from tracker.joint_angles import StreamingHipAngles
-
+def test_causal_smoothers_continue_exactly_across_chunks() -> None:
+    """Live: drift and heading reference computed chunk by chunk (held state carried) equal one pass."""
     rng = np.random.default_rng(3)
-    n = 1500
-    t = np.arange(n) / 100.0
-    flex = np.radians(60.0) * np.clip(np.sin(2 * np.pi * t / 6.0), 0, None)  # reps with rests between
-    pelvis = Rotation.from_euler("zyx", np.column_stack([0.1 * np.sin(t), 0.2 * np.sin(0.7 * t), 0.05 * np.cos(t)]))
-    thigh = pelvis * Rotation.from_euler("z", flex[:, None]) * Rotation.from_rotvec([0.02, 0.3, -0.1])
-    qt, qp = np.roll(thigh.as_quat(), 1, axis=1), np.roll(pelvis.as_quat(), 1, axis=1)  # → w x y z
-    gp = rng.normal(0, 0.2, (n, 3))
-    frame_t = anatomical_frame(np.array([1.0, 0.05, 0.0]), np.array([0.0, 0.1, 1.0]))
-    frame_p = anatomical_frame(np.array([1.0, 0.0, 0.1]), np.array([0.0, -1.0, 0.05]))
-    a, b = (StreamingHipAngles(frame_t, frame_p, 100.0) for _ in range(2))
-    for s in (a, b):
-        s.prime(qt[:200], qp[:200])
-    one = np.array([a.step(qt[k], qp[k], gp[k]) for k in range(200, n)])
-    hip, tilt = b.step_batch(qt[200:], qp[200:], gp[200:])
-    np.testing.assert_allclose(hip, one[:, 0], atol=1e-9)
-    np.testing.assert_allclose(tilt, one[:, 1], atol=1e-9)
-    assert (a.delta_rad, a.heading_ref) == pytest.approx((b.delta_rad, b.heading_ref), abs=1e-12)
-    assert np.ptp(hip) > 40  # the data did move the hip
+    n = 2000
+    d = np.cumsum(rng.normal(0, 0.01, n))
+    h = np.cumsum(rng.normal(0, 0.02, n))
+    rest = (np.arange(n) // 150) % 2 == 0
+    block = np.where(np.arange(n) < 1200, 0, 1)
+    whole_d = drift_causal(d, rest, block)
+    whole_r = heading_reference(h, rest, block, causal=True)
+    parts_d, parts_r, last, last_block, last_r = [], [], float("nan"), -1, float("nan")
+    for a in range(0, n, 173):
+        b = min(n, a + 173)
+        pd = drift_causal(d[a:b], rest[a:b], block[a:b], last, last_block)
+        pr = heading_reference(h[a:b], rest[a:b], block[a:b], causal=True, last=last_r)
+        parts_d.append(pd)
+        parts_r.append(pr)
+        fin = pd[np.isfinite(pd)]
+        last, last_block, last_r = (float(fin[-1]) if len(fin) else float("nan")), int(block[b - 1]), float(pr[-1])
+    np.testing.assert_allclose(np.concatenate(parts_d), whole_d, atol=1e-12)
+    np.testing.assert_allclose(np.concatenate(parts_r)[block == 0], whole_r[block == 0], atol=1e-12)
