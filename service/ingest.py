@@ -39,7 +39,7 @@ from service.datadir import recordings_dir
 from service.errors import AssignmentError, ServiceClosingError, SetStateError, UnknownPatientError
 from service.finish import SessionStore, SetResult, recover_unfinished
 from service.link import ReconnectPolicy
-from service.recorder import SetRecorder, SetRequest
+from service.recorder import CALIBRATION_TIMEOUT_S, SetRecorder, SetRequest
 from store.config import ensure_private_dir
 
 logger = logging.getLogger(__name__)
@@ -72,9 +72,12 @@ class IngestService:
         source: str | None = None,
         live: bool = True,
         before_set: Callable[[SetRequest], Awaitable[None]] | None = None,
+        calibration_timeout_s: float = CALIBRATION_TIMEOUT_S,
     ) -> None:
         """``before_set``: awaited when a set starts, before the sensors are searched (virtual
-        sensors use it to have their simulated patient do this set's drill on its side)."""
+        sensors use it to have their simulated patient do this set's drill on its side).
+        ``calibration_timeout_s``: how long a set waits for a quiet stand (service.recorder)."""
+        self.calibration_timeout_s = calibration_timeout_s
         self.backend: BackendOptions = backend_options(transport)
         self.root = data_root if data_root is not None else recordings_dir()
         ensure_private_dir(self.root)
@@ -229,6 +232,7 @@ class IngestService:
             policy=self.policy,
             source=self.source,
             live=self.live,
+            calibration_timeout_s=self.calibration_timeout_s,
         )
         self.recorder = recorder
         self.task = asyncio.create_task(recorder.run(), name=f"set-{recorder.uid}")

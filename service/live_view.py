@@ -128,6 +128,7 @@ class LiveView:
         self.last_t_s: float | None = None
         self.lift = LiftWatch(exercise, threshold_deg)
         self.sanity = sanity.SanityMonitor(exercise)
+        self.thigh_side = sanity.ThighSide(exercise)  # which leg the thigh sensor is on (gravity only)
         self._stand: dict[str, list[Any]] = {}  # sensor → [t0, n, acc sum]
         self._angle_t: float | None = None
 
@@ -139,7 +140,14 @@ class LiveView:
             found = sanity.check_stand(sensor, total / n)
             if found is not None:
                 self.sanity.add([found])
+            if sensor == "thigh":
+                self.thigh_side.stand(total / n)
             self._stand[sensor] = [t0, 0, total]  # judged once
+        elif sensor == "thigh":
+            self.thigh_side.update(acc_m_s2)
+            wrong = self.thigh_side.check(self.side)
+            if wrong is not None:
+                self.sanity.add([wrong])
 
     def update(self, sensor: str, t_s: float, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> list[LiveEvent]:
         events = self.tracker.update(sensor, t_s, acc_m_s2, gyr_rad_s)

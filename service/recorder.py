@@ -105,7 +105,13 @@ class SetRecorder:
         policy: ReconnectPolicy | None = None,
         source: str = "ble",
         live: bool = True,
+        calibration_timeout_s: float = CALIBRATION_TIMEOUT_S,
     ) -> None:
+        """``calibration_timeout_s``: how long a streaming set may wait for a quiet stand before it
+        stops as failed (the journal is kept)."""
+        if not calibration_timeout_s > 0:
+            raise ValueError(f"calibration_timeout_s must be > 0 s, got {calibration_timeout_s!r}")
+        self.calibration_timeout_s = float(calibration_timeout_s)
         self.request = request
         self._find: FindDevices | None = None
         self.devices: DeviceMap = {}
@@ -348,10 +354,11 @@ class SetRecorder:
             self.stop("calibration failed")
             return True
         waited = time.monotonic() - (self._streaming_since or time.monotonic())
-        if waited > CALIBRATION_TIMEOUT_S:
+        if waited > self.calibration_timeout_s:
+            why = f": {tracker.waiting_reason}" if tracker.waiting_reason else ""
             self.error = (
-                f"calibration failed: no quiet stand followed by movement within {CALIBRATION_TIMEOUT_S:.0f} s "
-                "(stand still for 3 s at the start, then begin the first repetition)"
+                f"calibration failed: no quiet stand followed by movement within {self.calibration_timeout_s:.0f} s "
+                f"(stand still for 3 s at the start, then begin the first repetition){why}"
             )
             self.stop("calibration timed out")
             return True

@@ -21,6 +21,7 @@ import numpy as np
 from tracker.conventions import DRILL_MOTION, GRAVITY_M_S2, MIN_CALIBRATION_STAND_S, Exercise, Side
 from tracker.results import Calibration, SensorCalibration
 from tracker.rotations import quat_to_matrix, rotate_vec, rz1
+from tracker.sanity import OTHER_LEG_FLAG, ThighSide
 
 
 class CalibrationError(ValueError):
@@ -434,6 +435,14 @@ class Calibrator:
             )
         if check_motion:
             self._check_motion(data, i0, i1)
+            # which leg the thigh sensor is on (tracker/sanity.ThighSide: gravity only, drill direction)
+            side_check = ThighSide(exercise)
+            side_check.stand(data.acc_thigh[stand].mean(0))
+            moving = data.valid & ~stand
+            side_check.update_batch(data.acc_thigh[moving])
+            self.thigh_side_ = side_check
+            if side_check.side_ not in (None, side):
+                flags.append(OTHER_LEG_FLAG)
         nom_t, nom_p = nominal_ml_axis("thigh", side), nominal_ml_axis("pelvis", side)
         confidence = 0.0
         if identify_axes:

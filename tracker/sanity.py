@@ -7,12 +7,14 @@ the problem in a patient's words (``message``) and in numbers for the therapist 
 with an issue is kept but marked, and left out of trends and the roster (store/sessions.py).
 
 Rules (every limit is a ``SanityLimits`` parameter):
-  wrong_leg         the hip moves mostly *against* the drill's direction, far beyond what a hip does
-                    that way: a flexion drill read as ≥ 35° of extension (the leg the sensor is on is
-                    mirrored), or an extension drill read as a large flexion — the thigh sensor is on
-                    the other leg (or the set was started for the other side).
+  wrong_leg         the thigh sensor is on the other leg than the set's: its +z points out of the
+                    body, so the side it tips toward while the hip moves in the drill's direction
+                    tells the leg (``ThighSide``, gravity only: no heading, no calibration needed;
+                    the calibrator flags ``thigh_sensor_on_other_leg``, the live view runs the same
+                    accumulator). Also when the hip moves mostly *against* the drill's direction far
+                    beyond what a hip does that way (a flexion drill read as ≥ 35° of extension).
   impossible_angle  hip flexion beyond 150° or extension beyond 45°, or a pelvic tilt change beyond
-                    ±45° from the standing pose: no hip does that, so a sensor has slipped or turned.
+                    ±70° from the standing pose: no hip does that, so a sensor has slipped or turned.
   swapped           the "pelvis" sensor swings more than the "thigh" sensor (pelvic tilt range larger
                     than the hip's range and ≥ 25°): the two sensors are on each other's places.
   upside_down       during the quiet stand gravity points along the sensor's −x axis.
@@ -79,7 +81,8 @@ class SanityLimits:
         hip extension rarely passes 30°, and forward swings in an extension drill stay smaller).
     wrong_leg_ratio: ... and it must exceed the excursion in the drill's direction by this factor (1.5).
     max_flexion_deg / max_extension_deg: physiological hip range (150° flexion, 45° extension).
-    max_tilt_deg: pelvic tilt change from the standing pose (45°).
+    max_tilt_deg: pelvic tilt change from the standing pose (70°: real deep squats with a forward
+        lean tip the pelvis 45–48° — UI-PRMD subject 01's incorrect squats; a slipped sensor turns ~90°).
     swapped_min_tilt_range_deg / swapped_ratio: pelvic tilt range ≥ 25° and ≥ 1.3 × the hip's range.
     upside_down_cos: the stand's gravity direction has x component below this (−0.5: > 120° from +x).
     hold_s: how long a live reading must persist before it counts (0.3 s; one glitch is not an issue).
@@ -89,7 +92,7 @@ class SanityLimits:
     wrong_leg_ratio: float = 1.5
     max_flexion_deg: float = 150.0
     max_extension_deg: float = 45.0
-    max_tilt_deg: float = 45.0
+    max_tilt_deg: float = 70.0
     swapped_min_tilt_range_deg: float = 25.0
     swapped_ratio: float = 1.3
     upside_down_cos: float = -0.5
@@ -229,7 +232,93 @@ def check_analysis(analysis: SessionAnalysis, limits: SanityLimits = DEFAULT_LIM
     valid = angles["valid"].to_numpy(dtype=bool) if "valid" in angles.columns else np.ones(len(angles), dtype=bool)
     hip = angles["hip_flexion_deg"].to_numpy(dtype=float)[valid]
     tilt = angles["pelvic_tilt_deg"].to_numpy(dtype=float)[valid] if "pelvic_tilt_deg" in angles.columns else np.array([])
-    return check_angles(analysis.exercise, hip, tilt, limits)
+    found = check_angles(analysis.exercise, hip, tilt, limits)
+    other = "left" if analysis.side == "right" else "right"
+    if OTHER_LEG_FLAG in analysis.calibration.flags and not any(i.code == "wrong_leg" for i in found):
+        found = (*found, issue("wrong_leg", f"the thigh sensor is on the other leg ({other}), the set is for the "
+                                            f"{analysis.side} leg (calibration: {OTHER_LEG_FLAG})", "thigh"))  # fmt: skip
+    return found
+
+
+#: The calibration flag the processing core sets when ``ThighSide`` contradicts the set's side.
+OTHER_LEG_FLAG: Final = "thigh_sensor_on_other_leg"
+
+
+@dataclass(slots=True)
+class ThighSide:
+    """Which leg the thigh sensor is on, from gravity alone.
+
+    The sensor is worn with +x up the thigh and +z out of the body, i.e. lateral: +z points to the
+    subject's right on the right leg and to the left on the left leg. When the hip moves in the
+    drill's direction (flexion, or extension for hip extension) the thigh turns about the subject's
+    right-pointing axis, so the stand's "up" seen from the sensor turns about −z on the right leg
+    and +z on the left one. Each quasi-static sample tilted ≥ ``min_tilt_deg`` from the stand votes
+    with the z share of that turn axis (−1…+1); the mean vote, signed by the drill's direction, is the
+    side. A ±25° strap misplacement scales the votes by cos 25°, it does not flip them.
+    ``update_batch`` (whole recording) and ``update`` (live) are one accumulator.
+    """
+
+    exercise: str
+    min_tilt_deg: float = 10.0
+    max_dynamic_m_s2: float = 1.5
+    min_votes: int = 50
+    min_agreement: float = 0.5
+    up0_: np.ndarray | None = None
+    vote_sum_: float = 0.0
+    votes_: int = 0
+
+    def __post_init__(self) -> None:
+        check_exercise(self.exercise)
+
+    def stand(self, acc_mean_m_s2: ArrayLike) -> None:
+        """The standing pose's specific force (sensor frame): the reference "up"."""
+        a = np.asarray(acc_mean_m_s2, dtype=float).reshape(3)
+        n = float(np.linalg.norm(a))
+        if math.isfinite(n) and n > 0.5 * GRAVITY_M_S2:
+            self.up0_ = a / n
+
+    def update_batch(self, acc_m_s2: ArrayLike) -> None:
+        if self.up0_ is None:
+            return
+        acc = np.asarray(acc_m_s2, dtype=float).reshape(-1, 3)
+        norm = np.linalg.norm(acc, axis=1)
+        quiet = np.isfinite(norm) & (np.abs(norm - GRAVITY_M_S2) < self.max_dynamic_m_s2)
+        u = acc[quiet] / norm[quiet, None]
+        turn = np.cross(self.up0_, u)  # ∝ −(rotation axis) · sin(tilt), sensor frame
+        sin_tilt = np.linalg.norm(turn, axis=1)
+        tilted = sin_tilt > math.sin(math.radians(self.min_tilt_deg))
+        self.vote_sum_ += float((-turn[tilted, 2] / sin_tilt[tilted]).sum())
+        self.votes_ += int(tilted.sum())
+
+    def update(self, acc_m_s2: ArrayLike) -> None:
+        self.update_batch(np.asarray(acc_m_s2, dtype=float).reshape(1, 3))
+
+    @property
+    def agreement(self) -> float:
+        """Mean vote in the drill's direction: +1 right leg, −1 left leg, NaN before enough votes."""
+        if self.votes_ < self.min_votes:
+            return float("nan")
+        return DRILL_MOTION[self.exercise].direction * self.vote_sum_ / self.votes_
+
+    @property
+    def side_(self) -> str | None:
+        """"right", "left", or None while the evidence is too thin or mixed."""
+        a = self.agreement
+        if not math.isfinite(a) or abs(a) < self.min_agreement:
+            return None
+        return "right" if a > 0 else "left"
+
+    def check(self, side: str) -> SensorIssue | None:
+        """The wrong_leg issue when the sensor is on the other leg than ``side``."""
+        found = self.side_
+        if found is None or found == side:
+            return None
+        return issue("wrong_leg", wrong_leg_detail(found, side, self.agreement), "thigh")
+
+
+def wrong_leg_detail(found: str, side: str, agreement: float) -> str:
+    return (f"the thigh sensor tips toward the {found} side as the hip moves (agreement {abs(agreement):.2f}): "
+            f"it is on the other leg ({found}), the set is for the {side} leg")
 
 
 def unique(issues: Iterable[SensorIssue]) -> tuple[SensorIssue, ...]:

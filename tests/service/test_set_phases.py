@@ -14,10 +14,10 @@ from service.recorder import SetRequest
 from .conftest import start_pair
 
 
-def _service(pair, tmp_path, *, live: bool = True, scan_timeout_s: float = 0.5) -> IngestService:
+def _service(pair, tmp_path, *, live: bool = True, scan_timeout_s: float = 0.5, **kw) -> IngestService:
     return IngestService(
         transport=pair.transport, data_root=tmp_path / "rec", store=None,
-        assignments=AssignmentStore(tmp_path / "sensors.json"), scan_timeout_s=scan_timeout_s, live=live,
+        assignments=AssignmentStore(tmp_path / "sensors.json"), scan_timeout_s=scan_timeout_s, live=live, **kw,
     )  # fmt: skip
 
 
@@ -53,10 +53,11 @@ async def test_start_returns_at_once_retry_is_the_same_set_and_stop_works_while_
 
 
 async def test_a_set_that_cannot_calibrate_fails_with_the_reason_instead_of_recording_forever(tmp_path):
-    """Synthetic swinging has no quiet stand: the live path reports an error; the set stops itself."""
+    """Synthetic swinging has no quiet stand: the live path waits for one (a stand may also come
+    later), and the set stops itself after the calibration timeout with the reason."""
     sources = {r: MotionSource.synthetic(r, seed=i) for i, r in enumerate(("thigh", "pelvis"))}
     pair = await start_pair(sources)
-    service = _service(pair, tmp_path)
+    service = _service(pair, tmp_path, calibration_timeout_s=6.0)
     try:
         rec, _ = await service.start_set(SetRequest("1", "knee_raise", "right", target_reps=5))
         phases = []
