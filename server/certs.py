@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from store.config import write_private_file
 
 CA_DAYS = 3650
 SERVER_DAYS = 397  # what browsers accept for a server certificate; renew yearly
@@ -89,10 +90,7 @@ def write_certificate(path: Path, cert: x509.Certificate) -> Path:
 def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
     """PEM, unencrypted, created owner-only (0600) before a byte is written."""
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    os.chmod(path, 0o600)
+    write_private_file(path, pem)
     return path
 
 

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sensors.profiles import PROFILES, Profile, get_profile
 from service.datadir import data_dir
 from service.errors import AssignmentError, ScanError, SensorNotFoundError
 from service.link import start_commands
+from store.config import write_private_file
 from tracker.conventions import SENSOR_NAMES, SIDES
 
 ASSIGNMENT_FILE = "sensors.json"
@@ -94,10 +94,7 @@ class AssignmentStore:
             raise AssignmentError(f"{self.path}: unreadable sensor assignment: {exc}") from exc
 
     def save(self, assignment: Assignment) -> None:
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(assignment.to_dict(), indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_private_file(self.path, json.dumps(assignment.to_dict(), indent=2).encode("utf-8"))
 
 
 def match_profile(device: BLEDevice, adv: AdvertisementData, profiles: list[Profile]) -> Profile | None:

@@ -8,14 +8,13 @@ at all, so neither can talk to the API. Light on imports: the dashboard reads it
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import os
 import secrets
 import stat
 from pathlib import Path
 
-from store.config import default_data_dir, ensure_private_dir
+from store.config import default_data_dir, ensure_private_dir, write_private_file
 from store.errors import StoreConfigError
 
 SECRET_FILE = "ingest-secret"
@@ -40,17 +39,8 @@ def load_or_create_secret(data_dir: Path | str | None = None) -> str:
     except StoreConfigError as exc:
         raise SecretError(str(exc)) from exc
     if not path.exists():
-        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(SECRET_BYTES) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            with contextlib.suppress(FileExistsError):  # another service made it first: use theirs
-                os.link(tmp, path)  # atomic and refuses to replace
-        finally:
-            tmp.unlink(missing_ok=True)
+        # replace=False: another service that made it first wins, and both use theirs
+        write_private_file(path, (secrets.token_hex(SECRET_BYTES) + "\n").encode(), replace=False)
     return read_secret(path)
 
 

@@ -12,6 +12,7 @@ that others can read or write (e.g. ``/tmp``) is refused, never chmod-ed.
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import tomllib
 from dataclasses import dataclass
@@ -95,21 +96,37 @@ def ensure_private_file(path: Path) -> Path:
     return path
 
 
-def write_private_file(path: Path, data: bytes) -> Path:
-    """Replace ``path`` atomically with DATA in a new owner-only (0600) file: the content is never
-    readable through an existing file's looser mode, not even while it is written."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+def write_private_file(path: Path, data: bytes, *, replace: bool = True) -> bool:
+    """Put DATA at ``path`` atomically in a new owner-only (0600) file, fsynced: the content is never
+    readable through an existing file's looser mode, not even while it is written. ``replace=False``
+    keeps a file already there (another process made it first) and returns False. The one way every
+    package writes a private file (secrets, tokens, keys, logins, the hub's state)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            os.link(tmp, path)  # atomic, and refuses to replace
+        except FileExistsError:
+            return False
+        return True
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new entry in ``directory`` durable (POSIX: fsync the directory itself)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _from_config_file(data_dir: Path, key: str) -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from service.sync.errors import NotPairedError, PairingFileError
+from store.config import write_private_file
 
 PAIRING_FILE = "hub.json"
 _LOOPBACK_NAMES = ("localhost",)
@@ -84,14 +85,7 @@ class HubPairing:
     def save(self, data_dir: Path) -> Path:
         """Write atomically, owner-only from the first byte."""
         path = self.path(data_dir)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(asdict(self), f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        write_private_file(path, json.dumps(asdict(self), indent=1).encode())
         return path
 
     @staticmethod

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from store.config import write_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,4 @@ class HubState:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def save(self, data_dir: Path) -> None:
-        path = self.path(data_dir)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(asdict(self), f, indent=1)
-        os.replace(tmp, path)
+        write_private_file(self.path(data_dir), json.dumps(asdict(self), indent=1).encode())
