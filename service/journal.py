@@ -44,6 +44,7 @@ import pandas as pd
 
 from service.alignment import align_offline
 from service.errors import JournalError
+from store.config import fsync_dir
 from tracker.conventions import SENSOR_NAMES, check_sensor
 from tracker.raw import Gap, RawSession, SensorStream
 
@@ -111,7 +112,7 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def read_manifest(directory: Path) -> Manifest:
@@ -122,14 +123,6 @@ def read_manifest(directory: Path) -> Manifest:
         raise JournalError(path, "no manifest: not a recording directory") from exc
     except (json.JSONDecodeError, TypeError) as exc:
         raise JournalError(path, f"unreadable manifest: {exc}") from exc
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class JournalWriter:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from store.config import ensure_private_dir
+from store.config import ensure_private_dir, fsync_dir
 from store.errors import RawFileError
 from store.files.base import SESSIONS_DIR_NAME, STAGING_PREFIX, Filler, SessionFiles, StoredEntry, check_key, check_name
 
@@ -56,11 +56,11 @@ class DirectoryFiles(SessionFiles):
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(self.staging_dir(key))
+        fsync_dir(self.staging_dir(key))
 
     def publish(self, key: str) -> None:
         os.replace(self.staging_dir(key), self.final_dir(key))
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def discard(self, key: str) -> None:
         for path in (self.staging_dir(key), self.final_dir(key)):
@@ -87,9 +87,3 @@ class DirectoryFiles(SessionFiles):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
