@@ -38,6 +38,7 @@ from store.errors import InvalidValueError, RawFileError
 from store.models import SESSION_SOURCES, RepRow, SessionRow, UTCDateTime
 from store.raw_files import ANGLES_FILE_NAME, RAW_FILE_NAME, read_angles, read_raw
 from tracker.conventions import EXERCISES, SIDES
+from tracker.results import json_safe
 
 BUNDLE_FORMAT = "rehab.session-bundle/1"
 MANIFEST_NAME = "session.json"
@@ -86,9 +87,7 @@ def rep_columns() -> list[KeyedColumnElement[Any]]:
 def _to_json(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return json_safe(value)
 
 
 def pack(bundle: SessionBundle) -> bytes:
