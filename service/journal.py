@@ -238,14 +238,7 @@ class JournalWriter:
 
     def abandon(self) -> None:
         """Flush and close the files but leave the status 'recording' (for recovery to pick up)."""
-        if self.closed:
-            return
-        self.flush()
-        with self._io_lock:
-            self._samples.close()
-            self._events.close()
-            self.closed = True
-        self._lock_fh.close()
+        self.close()
 
     def close(self, status: str | None = None, *, keep_lock: bool = False, **fields: Any) -> None:
         """Flush, close the files, record the final status and release the lock — or, with
