@@ -14,30 +14,24 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from rehab.commands.errors import fail
+from rehab.commands.options import DataDirOpt, UrlOpt, find_user, open_store
 
 console = Console()
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default $REHAB_DATA_DIR)")]
-UrlOpt = Annotated[str | None, typer.Option("--database-url", help="store URL (default: SQLite in the data dir)")]
 
 hub_app = typer.Typer(help="The home hub's link to its clinic (pairing, sending sessions, the plan).", no_args_is_help=True)
 
 
 def _open(database_url: str | None, data_dir: Path | None):
     from service.datadir import data_dir as resolve_data_dir
-    from store import Store, StoreError
 
     ddir = resolve_data_dir(data_dir)
-    try:
-        return Store(database_url, data_dir=ddir), ddir
-    except StoreError as exc:
-        fail(str(exc))
+    return open_store(database_url, ddir), ddir
 
 
 def _local_account(store, ref: str | None, password_stdin: bool):
@@ -47,12 +41,7 @@ def _local_account(store, ref: str | None, password_stdin: bool):
     from store.auth import check_password_policy
 
     if ref:
-        try:
-            user = store.get_user(int(ref)) if ref.isdigit() else store.get_user_by_username(ref)
-        except NotFoundError:
-            fail(f"local patient {ref!r} not found")
-        if not user.is_patient:
-            fail(f"local user {ref!r} is a {user.role}, not a patient")
+        user = find_user(store, ref, "patient", whose="local ")
         return lambda _username, _display: int(user.id)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

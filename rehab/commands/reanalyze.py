@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from rehab.commands.errors import fail
-from rehab.commands.storage import DataDirOpt, UrlOpt, _open_store, _progress, _resolve_patient, console
+from rehab.commands.options import DataDirOpt, UrlOpt, find_user, open_store
+from rehab.commands.storage import _progress, console
 
 
 def register(app: typer.Typer) -> None:
@@ -30,9 +31,9 @@ def register(app: typer.Typer) -> None:
 
         if (patient is None) == (not all_sessions):
             fail("give either --patient ID or --all, not both and not neither")
-        store = _open_store(database_url, data_dir)
+        store = open_store(database_url, data_dir)
         try:
-            pid = _resolve_patient(store, patient) if patient is not None else None
+            pid = find_user(store, patient, "patient").id if patient is not None else None
             records = store.find_sessions(patient_id=pid)
             with _progress() as progress:
                 task = progress.add_task(f"re-analysing on engine {ENGINE_VERSION}", total=len(records))

@@ -21,6 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from rehab.commands.errors import fail
+from rehab.commands.options import DataDirOpt, UrlOpt
 from sensors.errors import SensorError
 from tracker.conventions import (
     DEFAULT_COMPENSATION_THRESHOLD_DEG,
@@ -176,8 +177,8 @@ def register(app: typer.Typer) -> None:
         threshold: float = typer.Option(DEFAULT_COMPENSATION_THRESHOLD_DEG, "--threshold", help="compensation threshold, deg"),
         rate: float = typer.Option(100.0, "--rate", help="sensor output rate, Hz"),
         seed: int = typer.Option(0, "--seed", help="--virtual: simulator seed"),
-        data_dir: Path | None = typer.Option(None, "--data-dir", help="data directory (default: $REHAB_DATA_DIR)"),
-        database_url: str | None = typer.Option(None, "--database-url", help="store URL (default: SQLite in the data dir)"),
+        data_dir: DataDirOpt = None,
+        database_url: UrlOpt = None,
         no_store: bool = typer.Option(False, "--no-store", help="analyse but do not save to the store"),
         export_csv: Path | None = typer.Option(None, "--export-csv", help="also write the raw-session CSV here"),
         json_out: bool = typer.Option(False, "--json", help="print the result as JSON instead of tables"),

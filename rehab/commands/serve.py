@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from rehab.commands.errors import fail
+from rehab.commands.options import DataDirOpt, UrlOpt
 
 if TYPE_CHECKING:  # imported when the command runs
     from service.ingest import IngestService
@@ -116,8 +117,8 @@ def register(app: typer.Typer) -> None:
         transport: str | None = typer.Option(
             None, "--transport", help="virtual sensors' bumble transport (default: $REHAB_BLE_TRANSPORT, else the OS radio)"
         ),
-        data_dir: Path | None = typer.Option(None, "--data-dir", help="data directory (default: $REHAB_DATA_DIR)"),
-        database_url: str | None = typer.Option(None, "--database-url", help="store URL"),
+        data_dir: DataDirOpt = None,
+        database_url: UrlOpt = None,
         no_store: bool = typer.Option(False, "--no-store", help="analyse sets but do not save them"),
         ready_file: Path | None = typer.Option(None, "--ready-file", help="write {url, pid} here when serving"),
         virtual_sensors: bool = typer.Option(

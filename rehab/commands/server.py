@@ -9,21 +9,16 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from rehab.commands.errors import fail
+from rehab.commands.options import DataDirOpt, FilesOpt, UrlOpt, find_user, open_store
 
 console = Console()
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default $REHAB_DATA_DIR)")]
-UrlOpt = Annotated[str | None, typer.Option("--database-url", help="store URL (default $REHAB_DATABASE_URL)")]
-FilesOpt = Annotated[
-    str | None, typer.Option("--files-url", help="session files: file:///path or s3://bucket/prefix (default $REHAB_FILES_URL)")
-]
 
 server_app = typer.Typer(help="The clinic server: home hubs pair with it and send it their sessions.", no_args_is_help=True)
 
@@ -88,27 +83,6 @@ def certs(
     console.print(f"keep {files.ca_key_file} offline: it signs next year's server certificate")
 
 
-def _store(database_url: str | None, data_dir: Path | None):
-    from store import Store, StoreError
-
-    try:
-        return Store(database_url, data_dir=data_dir, clean_on_open=False)
-    except StoreError as exc:
-        fail(str(exc))
-
-
-def _user(store, ref: str, role: str):
-    from store import NotFoundError
-
-    try:
-        user = store.get_user(int(ref)) if ref.isdigit() else store.get_user_by_username(ref)
-    except NotFoundError:
-        fail(f"{role} {ref!r} not found")
-    if user.role != role:
-        fail(f"user {ref!r} is a {user.role}, not a {role}")
-    return user
-
-
 @server_app.command("enrol")
 def enrol(
     patient: str = typer.Argument(..., help="patient id or username"),
@@ -118,9 +92,9 @@ def enrol(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Create a one-time enrolment code (valid 15 minutes) for a patient's home hub."""
-    with _store(database_url, data_dir) as store:
-        p = _user(store, patient, "patient")
-        by = _user(store, therapist, "therapist").id if therapist else p.therapist_id
+    with open_store(database_url, data_dir, clean_on_open=False) as store:
+        p = find_user(store, patient, "patient")
+        by = find_user(store, therapist, "therapist").id if therapist else p.therapist_id
         code = store.create_enrolment_code(p.id, created_by=by)
     console.print(f"enrolment code for {p.display_name}: [bold]{code.code}[/] (valid until {code.expires_at:%H:%M} UTC)")
     console.print(f"on the hub: rehab hub pair {code.code} --server {server_url}")
@@ -133,8 +107,8 @@ def devices(
     data_dir: DataDirOpt = None,
 ) -> None:
     """A patient's paired devices (the tokens themselves are never stored)."""
-    with _store(database_url, data_dir) as store:
-        p = _user(store, patient, "patient")
+    with open_store(database_url, data_dir, clean_on_open=False) as store:
+        p = find_user(store, patient, "patient")
         found = store.list_devices(p.id)
     table = Table("device", "name", "paired", "last seen", "status")
     for d in found:
@@ -153,7 +127,7 @@ def revoke(
     """Revoke a device's token: from now on every request with it is refused (401)."""
     from store import NotFoundError
 
-    with _store(database_url, data_dir) as store:
+    with open_store(database_url, data_dir, clean_on_open=False) as store:
         try:
             d = store.revoke_device(device_id, revoked_by=None)
         except NotFoundError as exc:

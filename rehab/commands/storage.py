@@ -25,28 +25,12 @@ from rich.progress import (
 from sqlalchemy.engine import make_url
 
 from rehab.commands import errors
+from rehab.commands.options import DataDirOpt, UrlOpt, find_user, open_store
 
 fail = errors.fail  # escapes Rich markup itself (file names and CSV cells may contain '[')
 
 
 console = Console()
-
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (default $REHAB_DATA_DIR or ~/.local/share/rehab-tracker).")
-]
-UrlOpt = Annotated[
-    str | None, typer.Option("--database-url", help="Database URL (default $REHAB_DATABASE_URL, else SQLite in the data dir).")
-]
-
-
-def _open_store(database_url: str | None, data_dir: Path | None):
-    from store import Store, StoreError
-
-    try:
-        return Store(database_url, data_dir=data_dir)
-    except StoreError as exc:
-        fail(str(exc))
-
 
 def _progress() -> Progress:
     return Progress(
@@ -58,19 +42,6 @@ def _progress() -> Progress:
         console=Console(stderr=True),
         transient=True,
     )
-
-
-def _resolve_patient(store, ref: str) -> int:
-    """A patient given as numeric id or username."""
-    from store import NotFoundError
-
-    try:
-        user = store.get_user(int(ref)) if ref.isdigit() else store.get_user_by_username(ref)
-    except NotFoundError:
-        fail(f"patient {ref!r} not found")
-    if not user.is_patient:
-        fail(f"user {ref!r} is a {user.role}, not a patient")
-    return user.id
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
@@ -98,7 +69,7 @@ def export_cmd(
 
     if (session_id is None) == (patient is None):
         fail("give either a SESSION_ID or --patient ID, not both and not neither")
-    store = _open_store(database_url, data_dir)
+    store = open_store(database_url, data_dir)
     try:
         with _progress() as progress:
             if session_id is not None:
@@ -113,7 +84,7 @@ def export_cmd(
             if session_id is not None:
                 result = export_session(store, session_id, out, step=step)
             else:
-                result = export_patient(store, _resolve_patient(store, patient or ""), out, step=step)
+                result = export_patient(store, find_user(store, patient or "", "patient").id, out, step=step)
     except NotFoundError as exc:
         fail(str(exc))
     except StoreError as exc:
@@ -164,10 +135,10 @@ def import_cmd(
     for f in files:
         if not f.is_file():
             fail(f"{f}: no such file")
-    store = _open_store(database_url, data_dir)
+    store = open_store(database_url, data_dir)
     stored: list[tuple[Path, int, Any]] = []
     try:
-        patient_id = _resolve_patient(store, patient)
+        patient_id = find_user(store, patient, "patient").id
         todo = []  # (file, raw, digest, uid)
         seen: dict[str, Path] = {}
         with _progress() as progress:
@@ -246,7 +217,7 @@ def db_upgrade(database_url: UrlOpt = None, data_dir: DataDirOpt = None) -> None
     """Create the database or bring its schema up to date (Alembic migrations shipped in the package)."""
     from store import db
 
-    store = _open_store(database_url, data_dir)  # opening upgrades to head
+    store = open_store(database_url, data_dir)  # opening upgrades to head
     try:
         rev = db.current_revision(store.engine)
         where = make_url(store.config.database_url).render_as_string(hide_password=True)
@@ -265,21 +236,17 @@ def db_create_user(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Create an account (argon2-hashed password, prompted for unless --password-stdin)."""
-    from store import NotFoundError, StoreError
+    from store import StoreError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    store = _open_store(database_url, data_dir)
+    store = open_store(database_url, data_dir)
     try:
         therapist_id = None
         if therapist is not None:
-            try:
-                t = store.get_user(int(therapist)) if therapist.isdigit() else store.get_user_by_username(therapist)
-            except NotFoundError:
-                fail(f"therapist {therapist!r} not found")
-            therapist_id = t.id
+            therapist_id = find_user(store, therapist, "therapist").id
         try:
             user = store.create_user(
                 username, password, role=role, display_name=display_name, therapist_id=therapist_id
