@@ -77,6 +77,25 @@ class _Json(JSONResponse):
         return json.dumps(json_safe(content), default=str, separators=(",", ":")).encode()
 
 
+#: The HTTP status of each refusal, first match wins (a subclass before its base): what the caller
+#: can fix is 4xx, a busy or closing service 503. Each route catches only what it expects.
+_STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
+    (ValueError, 400),  # BadRequest and the request parsers' own checks
+    (UnknownPatientError, 404),
+    (SetStateError, 409),
+    (ServiceClosingError, 503),
+    (SetStartError, 400),
+    (SensorError, 503),  # the radio failed (scan, identify); `assign` makes it the caller's: 400
+)
+
+
+def _refusal(exc: Exception, *, sensor_status: int = 503) -> _Json:
+    status = next(code for cls, code in _STATUS_OF if isinstance(exc, cls))
+    if status == 503 and isinstance(exc, SensorError) and not isinstance(exc, ServiceClosingError):
+        status = sensor_status
+    return _error(status, str(exc))
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> _Json:
     return _Json({"error": message}, status_code=status, headers=headers)
 
@@ -311,18 +330,12 @@ def create_app(
     async def start_set(request: Request) -> Response:
         try:
             req, request_id = set_request(await _body(request))
-        except (BadRequest, ValueError) as exc:
-            return _error(400, str(exc))
+        except ValueError as exc:
+            return _refusal(exc)
         try:
             rec, again = await service.start_set(req, request_id=request_id)
-        except UnknownPatientError as exc:
-            return _error(404, str(exc))
-        except SetStateError as exc:
-            return _error(409, str(exc))
-        except ServiceClosingError as exc:
-            return _error(503, str(exc))
-        except SetStartError as exc:
-            return _error(400, str(exc))
+        except (SetStateError, ServiceClosingError, SetStartError) as exc:
+            return _refusal(exc)
         return _Json(
             {"uid": rec.uid, "state": rec.state, "request_id": request_id, "retry": again},
             status_code=200 if again else 202,
@@ -332,11 +345,11 @@ def create_app(
         try:
             _only(await _body(request), ())
         except BadRequest as exc:
-            return _error(400, str(exc))
+            return _refusal(exc)
         try:
             rec = service.stop_set("stopped by request")
         except SetStateError as exc:
-            return _error(409, str(exc))
+            return _refusal(exc)
         return _Json({"uid": rec.uid, "state": rec.state})
 
     async def get_set(request: Request) -> Response:
@@ -373,12 +386,8 @@ def create_app(
             body = await _body(request)
             _only(body, ("timeout_s",))
             await service.scan(_number(body, "timeout_s", 0.0, MAX_SCAN_S))
-        except BadRequest as exc:
-            return _error(400, str(exc))
-        except (SetStateError, ServiceClosingError) as exc:
-            return _error(409 if isinstance(exc, SetStateError) else 503, str(exc))
-        except SensorError as exc:
-            return _error(503, str(exc))
+        except (BadRequest, SensorError) as exc:
+            return _refusal(exc)
         return _Json(candidate_list())
 
     async def assign(request: Request) -> Response:
@@ -388,12 +397,8 @@ def create_app(
             a = service.assign(
                 str(_text(body, "thigh")), str(_text(body, "pelvis")), str(_text(body, "side", choices=SIDES))
             )
-        except BadRequest as exc:
-            return _error(400, str(exc))
-        except SetStateError as exc:
-            return _error(409, str(exc))
-        except SensorError as exc:
-            return _error(400, str(exc))
+        except (BadRequest, SensorError) as exc:
+            return _refusal(exc, sensor_status=400)
         return _Json(a.to_dict())
 
     async def identify(request: Request) -> Response:
@@ -402,12 +407,8 @@ def create_app(
             _only(body, ("duration_s",))
             duration = _number(body, "duration_s", 0.0, MAX_IDENTIFY_S)
             moving, scores = await service.identify(3.0 if duration is None else duration)
-        except BadRequest as exc:
-            return _error(400, str(exc))
-        except (SetStateError, ServiceClosingError) as exc:
-            return _error(409 if isinstance(exc, SetStateError) else 503, str(exc))
-        except SensorError as exc:
-            return _error(503, str(exc))
+        except (BadRequest, SensorError) as exc:
+            return _refusal(exc)
         return _Json(
             {
                 "moving": moving.address if moving else None,
