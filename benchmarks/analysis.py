@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import vqf
 
-# the checkout first: this folder has a simulation.py of its own (the simulator's benchmark)
+# the checkout first (the scripts run from this folder)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_common import best_of
 
 from simulation import SimulationConfig, simulate
 from tracker.live import LiveTracker
@@ -53,15 +55,6 @@ def live_costs(raw, exercise: str, side: str, n_max: int | None = None) -> tuple
         tr.update(name, t, a, g)
         costs[k] = time.perf_counter() - c0
     return costs, tr
-
-
-def best_of(n: int, fn) -> float:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return min(out)
 
 
 def main() -> None:

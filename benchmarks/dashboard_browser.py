@@ -2,7 +2,7 @@
 
 "Settled": the page's heading is shown, Streamlit's "Running…" status is gone, no skeleton or spinner
 is left, and every chart the page draws is painted (Vega canvases with a size). This includes the
-server's script run, the websocket, React and Vega — unlike benchmarks/dashboard.py (AppTest script
+server's script run, the websocket, React and Vega — unlike benchmarks/dashboard_apptest.py (AppTest script
 time only).
 
 1. One patient with 365 sessions: every patient page (goal ≤ 1.5 s each) and the therapist's
@@ -29,16 +29,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from argon2 import PasswordHasher
+from bench_common import PASSWORD, seed_sample_clinic
 
 from dashboard import launch
-from rehab.clinic import SessionFactory, sample_clinic, seed_clinic
-from store import Store
+from rehab.clinic import SessionFactory
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-PASSWORD = "benchmark-password"
-FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 RUNS = 3
 PATIENT_GOAL_S = 1.5
 ROSTER_GOAL_S = 2.0
@@ -114,10 +111,7 @@ def main(parts: tuple[str, ...] = ("patient", "roster")) -> None:
 
 def served(data_dir: Path, pool: SessionFactory, what: str, **plan: int) -> tuple[Any, int]:
     """Seed ``sample_clinic(**plan)`` into ``data_dir`` and start the dashboard on it: (process, port)."""
-    with Store(data_dir=data_dir, password_hasher=FAST) as store:
-        t0 = time.perf_counter()
-        seed_clinic(store, sample_clinic(**plan), password=PASSWORD, factory=pool, with_raw=False)
-        print(f"seeded {what} in {time.perf_counter() - t0:.1f} s", flush=True)
+    seed_sample_clinic(data_dir, pool, what, **plan)
     port = launch.free_port()
     return launch.start(port, data_dir=data_dir, quiet=True, timeout_s=90), port
 

@@ -7,7 +7,7 @@
 
 PostgreSQL: uses $REHAB_TEST_POSTGRES_URL if set (as under scripts/with-postgres), else starts a
 throw-away server from /usr/lib/postgresql/*/bin on a free loopback port; skipped if neither works.
-Run: .venv/bin/python benchmarks/store.py
+Run: .venv/bin/python benchmarks/storage.py
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 Prints one line per figure (median of several warm runs, and the first run). Seeding uses the
 real simulate → analyse → save chain on a small pool of simulated sessions.
 
-    .venv/bin/python benchmarks/dashboard.py
+    .venv/bin/python benchmarks/dashboard_apptest.py
 """
 
 from __future__ import annotations
@@ -22,17 +22,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from argon2 import PasswordHasher
+from bench_common import FAST, PASSWORD, seed_sample_clinic
 from streamlit.testing.v1 import AppTest
 
-from rehab.clinic import SessionFactory, sample_clinic, seed_clinic
+from rehab.clinic import SessionFactory
 from store import Store
 from store import auth as store_auth
 from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
 
 APP = REPO / "dashboard" / "app.py"
-PASSWORD = "benchmark-password"
-FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 RUNS = 5
 PATIENT_GOAL_S = 1.5
 ROSTER_GOAL_S = 2.0
@@ -77,11 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rehab-bench-") as tmp:
         data_dir = Path(tmp) / "one-patient"
         os.environ[DATA_DIR_ENV] = str(data_dir)
-        with Store(data_dir=data_dir, password_hasher=FAST) as store:
-            t0 = time.perf_counter()
-            seed_clinic(store, sample_clinic(sessions_per_patient=365, patients_per_therapist=1), password=PASSWORD,
-                        factory=pool, with_raw=False)
-            print(f"seeded 1 patient × 365 sessions in {time.perf_counter() - t0:.1f} s")
+        seed_sample_clinic(data_dir, pool, "1 patient × 365 sessions", sessions_per_patient=365, patients_per_therapist=1)
         at = signed_in("patient1")
         with Store(data_dir=data_dir) as store:
             if len(store.patient_history(store.get_user_by_username("patient1").id)) != 365:
@@ -98,11 +92,7 @@ def main() -> None:
 
         data_dir = Path(tmp) / "roster"
         os.environ[DATA_DIR_ENV] = str(data_dir)
-        with Store(data_dir=data_dir, password_hasher=FAST) as store:
-            t0 = time.perf_counter()
-            seed_clinic(store, sample_clinic(patients_per_therapist=500, sessions_per_patient=4), password=PASSWORD,
-                        factory=pool, with_raw=False)
-            print(f"seeded 500 patients × 4 sessions in {time.perf_counter() - t0:.1f} s")
+        seed_sample_clinic(data_dir, pool, "500 patients × 4 sessions", patients_per_therapist=500, sessions_per_patient=4)
         at = signed_in("therapist1")
         first, median = time_page(at, "app_pages/therapist_roster.py")
         rows = len(at.dataframe[0].value)

@@ -1,6 +1,6 @@
 """Speed of the simulator and of the raw-session CSV reader/writer (prints figures, asserts nothing).
 
-    .venv/bin/python benchmarks/simulation.py
+    .venv/bin/python benchmarks/simulator.py
 """
 
 from __future__ import annotations
@@ -9,17 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import best_of
+
 from simulation import SimulationConfig, simulate
 from tracker.rawcsv import read_raw_csv, write_raw_csv
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
