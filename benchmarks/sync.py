@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import importlib.util
 import os
 import random
 import statistics
@@ -45,10 +44,8 @@ from service.sync import ClinicBusyError, ClinicClient, ClinicUnreachableError, 
 from store import Store
 from store.bundle import SessionBundle, pack
 
-_spec = importlib.util.spec_from_file_location("bench_store", REPO / "benchmarks" / "store.py")
-assert _spec is not None and _spec.loader is not None
-bench_store = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_store)  # its session generator and throw-away PostgreSQL
+sys.path.insert(1, str(REPO / "benchmarks"))
+import storage as bench_store  # its session generator and throw-away PostgreSQL
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 SESSION_S = 600.0
