@@ -555,9 +555,9 @@ class Engine:
             return True
         return n_reps >= p.refine_reps and ident.constant.sigma_deg <= p.identify_sigma_deg
 
-    def _solve(self, grid: SharedGrid, ident: Identification, rotations: tuple[np.ndarray, np.ndarray] | None = None) -> AngleSolution:
+    def _solve(self, grid: SharedGrid, ident: Identification) -> AngleSolution:
         return solve_angles(grid, ident.calibrator, self.side, self.heading, constant=ident.constant,
-                            offsets=ident.offsets, zeros=ident.zeros, rotations=rotations)
+                            offsets=ident.offsets, zeros=ident.zeros)
 
     def _detect(self, sol: AngleSolution, *, flush: bool) -> RepDetector:
         det = self._detector()

@@ -28,25 +28,31 @@ from tracker.rotations import quat_to_matrix
 def anatomical_axes(quat: np.ndarray, frame: np.ndarray, rot: np.ndarray | None = None) -> np.ndarray:
     """(N, 3, 3): the anatomical X, Y, Z axes (columns) in the sensor's earth frame — one product,
     R(q)·F, from which every formula below reads what it needs (row 2 = the "up" components).
-    ``rot``: R(q) when already at hand."""
-    r = quat_to_matrix(quat) if rot is None else rot
-    # nine multiply-adds over whole columns: no BLAS call (its threads only contend on a shared machine)
-    out = np.empty_like(r)
+    ``rot``: R(q) when already at hand.
+
+    Like ``quat_to_matrix``, a view of a (3, 3, N) array (every entry one contiguous series): nine
+    multiply-adds over whole (3, N) slabs, no BLAS call (its threads only contend on a shared machine)."""
+    r = (quat_to_matrix(quat) if rot is None else rot).transpose(1, 2, 0)  # (3, 3, N)
+    f = np.asarray(frame, dtype=float)
+    out = np.empty(r.shape)
     for j in range(3):
-        out[:, :, j] = r[:, :, 0] * frame[0, j] + r[:, :, 1] * frame[1, j] + r[:, :, 2] * frame[2, j]
-    return out
-
-
-def turn(v: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """Rotate earth vectors about z by δ (per row)."""
-    c, s = np.cos(delta), np.sin(delta)
-    return np.column_stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1], v[:, 2]])
+        o = out[:, j]
+        np.multiply(r[:, 0], f[0, j], out=o)
+        o += r[:, 1] * f[1, j]
+        o += r[:, 2] * f[2, j]
+    axes: np.ndarray = out.transpose(2, 0, 1)
+    return axes
 
 
 def hip_flexion(y_t: np.ndarray, x_p: np.ndarray, y_p: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """JCS hip flexion (rad, + flexion) from the thigh's superior axis and the pelvis' X, Y axes."""
-    yt = turn(y_t, delta)
-    out: np.ndarray = np.arctan2(-(x_p * yt).sum(1), (y_p * yt).sum(1))
+    c, s = np.cos(delta), np.sin(delta)
+    # y_t turned by δ, component by component (each a contiguous series: no (N, 3) temporaries)
+    yt0 = c * y_t[:, 0] - s * y_t[:, 1]
+    yt1 = s * y_t[:, 0] + c * y_t[:, 1]
+    yt2 = y_t[:, 2]
+    out: np.ndarray = np.arctan2(-(x_p[:, 0] * yt0 + x_p[:, 1] * yt1 + x_p[:, 2] * yt2),
+                                 y_p[:, 0] * yt0 + y_p[:, 1] * yt1 + y_p[:, 2] * yt2)
     return out
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import signal
 
 from tracker.conventions import GRAVITY_M_S2
+from tracker.filters import butter_sos
 from tracker.rotations import quat_to_matrix, rotate_vec
 
 #: Anthropometric defaults (sensor coordinates, documented placement, right leg; metres): the thigh
@@ -50,7 +51,7 @@ def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
     """Zero-phase 2nd-order Butterworth along the first axis (unchanged when too short to filter)."""
     if len(x) <= 15:
         return x
-    out: np.ndarray = signal.sosfiltfilt(signal.butter(2, cutoff_hz, fs=rate_hz, output="sos"), x, axis=0)
+    out: np.ndarray = signal.sosfiltfilt(butter_sos(2, cutoff_hz, rate_hz), x, axis=0)
     return out
 
 
@@ -59,7 +60,7 @@ def highpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
     if len(x) <= 15:
         centred: np.ndarray = x - x.mean(0)
         return centred
-    out: np.ndarray = signal.sosfiltfilt(signal.butter(2, cutoff_hz, btype="highpass", fs=rate_hz, output="sos"), x, axis=0)
+    out: np.ndarray = signal.sosfiltfilt(butter_sos(2, cutoff_hz, rate_hz, "highpass"), x, axis=0)
     return out
 
 

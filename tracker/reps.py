@@ -37,6 +37,7 @@ from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from tracker.compensation import CompensationDetector, CompensationResult
 from tracker.conventions import DRILL_MOTION, Exercise, check_exercise
+from tracker.filters import butter_sos
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +221,7 @@ class RepDetector:
         #: A step between consecutive samples longer than this is a gap (1.5 sample periods).
         self.gap_s = 1.5 / self.rate_hz
         self.compensation = CompensationDetector(exercise, threshold_deg=threshold_deg)
-        self._sos = signal.butter(2, lowpass_hz, fs=rate_hz, output="sos")
+        self._sos = butter_sos(2, lowpass_hz, rate_hz)
         self.reset()
 
     # -- streaming ---------------------------------------------------------------------------

@@ -109,19 +109,27 @@ def rotate_vec(q_wxyz: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def quat_to_matrix(q_wxyz: np.ndarray) -> np.ndarray:
-    """(N, 4) → (N, 3, 3) rotation matrices (sensor → earth)."""
+    """(N, 4) → (N, 3, 3) rotation matrices (sensor → earth).
+
+    The result is a view of a (3, 3, N) array: each matrix entry is one contiguous series, so the
+    element-wise formulas that read single entries over a whole session (tracker/joint_angles.py)
+    run on contiguous memory."""
     w, x, y, z = q_wxyz[:, 0], q_wxyz[:, 1], q_wxyz[:, 2], q_wxyz[:, 3]
-    r = np.empty((len(q_wxyz), 3, 3))
-    r[:, 0, 0] = 1 - 2 * (y * y + z * z)
-    r[:, 0, 1] = 2 * (x * y - w * z)
-    r[:, 0, 2] = 2 * (x * z + w * y)
-    r[:, 1, 0] = 2 * (x * y + w * z)
-    r[:, 1, 1] = 1 - 2 * (x * x + z * z)
-    r[:, 1, 2] = 2 * (y * z - w * x)
-    r[:, 2, 0] = 2 * (x * z - w * y)
-    r[:, 2, 1] = 2 * (y * z + w * x)
-    r[:, 2, 2] = 1 - 2 * (x * x + y * y)
-    return r
+    r = np.empty((3, 3, len(q_wxyz)))
+    xx, yy, zz = x * x, y * y, z * z
+    xy, xz, yz = x * y, x * z, y * z
+    wx, wy, wz = w * x, w * y, w * z
+    r[0, 0] = 1 - 2 * (yy + zz)
+    r[0, 1] = 2 * (xy - wz)
+    r[0, 2] = 2 * (xz + wy)
+    r[1, 0] = 2 * (xy + wz)
+    r[1, 1] = 1 - 2 * (xx + zz)
+    r[1, 2] = 2 * (yz - wx)
+    r[2, 0] = 2 * (xz - wy)
+    r[2, 1] = 2 * (yz + wx)
+    r[2, 2] = 1 - 2 * (xx + yy)
+    out: np.ndarray = r.transpose(2, 0, 1)
+    return out
 
 
 def rz(angle_rad: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from tracker.joint_angles import (
 from tracker.orientation import OrientationEstimator, SensorOrientation
 from tracker.raw import SensorStream
 from tracker.reps import DetectedRep, RepDetector
-from tracker.rotations import quat_to_matrix, rotate_vec
+from tracker.rotations import rotate_vec
 from tracker.timebase import GapPolicy, common_grid, native_grid, resample_sensor
 
 
@@ -137,11 +137,6 @@ def stand_gyro_bias(streams: list[SensorStream] | tuple[SensorStream, ...], stan
     return out
 
 
-def grid_rotations(grid: SharedGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Both sensors' rotation matrices on the grid (computed once when several solves share a grid)."""
-    return quat_to_matrix(grid.quat_thigh), quat_to_matrix(grid.quat_pelvis)
-
-
 def _run_to_block(o: SensorOrientation, run: np.ndarray) -> np.ndarray:
     first = np.searchsorted(o.segment, np.maximum(run, 0))
     out: np.ndarray = np.where(run >= 0, o.block[np.minimum(first, len(o.block) - 1)], -1)
@@ -200,7 +195,6 @@ def solve_angles(
     grid: SharedGrid, cal: Calibrator, side: str, heading: RelativeHeading, *, causal: bool = False,
     constant: HeadingConstant | None = None, offsets: tuple[np.ndarray, np.ndarray] | None = None,
     zeros: AngleZeros | None = None, held: HeldState | None = None,
-    rotations: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AngleSolution:
     """Hip flexion (3D and sagittal) and pelvic tilt on ``grid`` with the calibration's frames.
 
@@ -212,8 +206,7 @@ def solve_angles(
     """
     ft, fp = cal.frame_thigh_, cal.frame_pelvis_
     qt, qp = grid.quat_thigh, grid.quat_pelvis
-    R_t, R_p = rotations if rotations is not None else grid_rotations(grid)
-    A_t, A_p = anatomical_axes(qt, ft, R_t), anatomical_axes(qp, fp, R_p)  # (N, 3, 3): columns X, Y, Z in earth
+    A_t, A_p = anatomical_axes(qt, ft), anatomical_axes(qp, fp)  # (N, 3, 3): columns X, Y, Z in earth
     y_t, x_p, y_p = A_t[:, :, 1], A_p[:, :, 0], A_p[:, :, 1]
     sag = sagittal_inclination(A_t) - sagittal_inclination(A_p)
     stand = _stand_mask(grid, cal)
@@ -226,7 +219,8 @@ def solve_angles(
     sag_deg = np.degrees(sag - z_sag)
     valid = grid.valid
     rest = heading.rest(grid.gyr_thigh, grid.gyr_pelvis, sag_deg, valid, grid.rate_hz)
-    d_inst = axis_heading(x_p) - axis_heading(A_t[:, :, 0])  # at rest: δ up to a constant
+    head = axis_heading(x_p)  # the pelvis' facing direction
+    d_inst = head - axis_heading(A_t[:, :, 0])  # at rest: δ up to a constant
     h = held or HeldState()
     if causal:
         drift = np.full(len(d_inst), np.nan)
@@ -241,7 +235,6 @@ def solve_angles(
     use_3d = heading.observable(constant) & np.isfinite(drift)
     delta = drift + constant.c_rad
     hip3d = hip_flexion(y_t, x_p, y_p, np.where(np.isfinite(delta), delta, 0.0))
-    head = axis_heading(x_p)
     if causal:
         ref = np.full(len(head), np.nan)
         k = h.from_row

@@ -82,61 +82,49 @@ def native_grid(
     if not dt > 0 or np.any(dts <= 0):
         raise ValueError("timestamps are not strictly increasing")
     gap_factor = policy.gap_factor
-    gap_idx = np.flatnonzero(dts > gap_factor * dt)
-    long_idx = gap_idx[dts[gap_idx] > policy.bridge_s]
-    bounds = np.concatenate([[0], long_idx + 1, [len(t)]])
-    ts, accs, gyrs, valids, segs, blocks = [], [], [], [], [], []
-    link: list[float] = []
-    block = 0
-    for k in range(len(bounds) - 1):
-        a, b = int(bounds[k]), int(bounds[k + 1])
-        gap = float(t[a] - t[a - 1]) if k > 0 else float("inf")
-        if k > 0 and gap > policy.link_s:
-            block += 1
-        link.append(gap if gap <= policy.link_s else float("nan"))
-        # The sensor's own samples are kept as they are (their jitter and the clocks' ppm drift are
-        # far below what VQF notices); only inside short gaps are evenly spaced samples inserted,
-        # linearly interpolated and marked invalid, so the filter's integration stays continuous.
-        ts_ = t[a:b]
-        d = np.diff(ts_)
-        k_ins = np.where(d > gap_factor * dt, np.maximum(np.rint(d / dt).astype(int) - 1, 0), 0)
-        acc_s, gyr_s = acc_m_s2[a:b], gyr_rad_s[a:b]
-        if not k_ins.any():  # no short gap to bridge: the samples as they are (the common case)
-            ts.append(np.asarray(ts_, dtype=float))
-            accs.append(np.asarray(acc_s, dtype=float))
-            gyrs.append(np.asarray(gyr_s, dtype=float))
-            valids.append(np.ones(b - a, dtype=bool))
-            segs.append(np.full(b - a, k))
-            blocks.append(np.full(b - a, block))
-            continue
-        reps = np.r_[k_ins + 1, 1]
-        src = np.repeat(np.arange(b - a), reps)
-        j = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
-        real = j == 0
-        # real samples copied, only the inserted ones interpolated from their raw neighbours
-        ins = np.flatnonzero(~real)
-        s_ins = src[ins]
-        u = (j[ins] / (k_ins[s_ins] + 1))
-        tg = ts_[src]
-        tg[ins] += u * (ts_[s_ins + 1] - ts_[s_ins])
-        acc_g = np.asarray(acc_s, dtype=float)[src]
-        gyr_g = np.asarray(gyr_s, dtype=float)[src]
-        acc_g[ins] += u[:, None] * (acc_s[s_ins + 1] - acc_s[s_ins])
-        gyr_g[ins] += u[:, None] * (gyr_s[s_ins + 1] - gyr_s[s_ins])
-        accs.append(acc_g)
-        gyrs.append(gyr_g)
-        ts.append(tg)
-        valids.append(real)
-        segs.append(np.full(len(tg), k))
-        blocks.append(np.full(len(tg), block))
-
-    def cat(parts: list[np.ndarray]) -> np.ndarray:
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-    return SensorGrid(
-        t_s=cat(ts), acc_m_s2=cat(accs), gyr_rad_s=cat(gyrs), valid=cat(valids), segment=cat(segs), dt_s=dt,
-        block=cat(blocks), link_gap_s=np.asarray(link),
-    )
+    is_gap = dts > gap_factor * dt
+    is_long = is_gap & (dts > policy.bridge_s)  # a new filter run starts after each
+    long_idx = np.flatnonzero(is_long)
+    # per run: the gap before it, its heading block (a new one after gaps longer than link_s)
+    before = np.r_[np.inf, dts[long_idx]]
+    link = np.where(before <= policy.link_s, before, np.nan)
+    run_block = np.cumsum(before > policy.link_s) - 1
+    # The sensor's own samples are kept as they are (their jitter and the clocks' ppm drift are far
+    # below what VQF notices); only inside short gaps are evenly spaced samples inserted, linearly
+    # interpolated and marked invalid, so the filter's integration stays continuous. One pass over
+    # the whole stream: runs are cut at the long gaps, where nothing is inserted.
+    short_idx = np.flatnonzero(is_gap & ~is_long)
+    n = len(t)
+    if not len(short_idx):  # no short gap to bridge: the samples as they are (the common case)
+        acc = np.asarray(acc_m_s2, dtype=float)
+        gyr = np.asarray(gyr_rad_s, dtype=float)
+        seg_src = np.zeros(n, dtype=int)
+        seg_src[long_idx + 1] = 1
+        seg = np.cumsum(seg_src)
+        return SensorGrid(t_s=t, acc_m_s2=acc, gyr_rad_s=gyr, valid=np.ones(n, dtype=bool), segment=seg, dt_s=dt,
+                          block=run_block[seg], link_gap_s=link)
+    k_ins = np.zeros(n, dtype=int)  # samples inserted after each real one
+    k_ins[short_idx] = np.maximum(np.rint(dts[short_idx] / dt).astype(int) - 1, 0)
+    reps = k_ins + 1
+    first = np.cumsum(reps) - reps  # where each real sample lands
+    m = int(first[-1]) + 1
+    src = np.repeat(np.arange(n), reps)
+    real = np.zeros(m, dtype=bool)
+    real[first] = True
+    ins = np.flatnonzero(~real)
+    s_ins = src[ins]
+    u = (ins - first[s_ins]) / (k_ins[s_ins] + 1)
+    tg = t.take(src)
+    tg[ins] += u * (t[s_ins + 1] - t[s_ins])
+    acc_s, gyr_s = np.asarray(acc_m_s2, dtype=float), np.asarray(gyr_rad_s, dtype=float)
+    acc_g, gyr_g = acc_s.take(src, axis=0), gyr_s.take(src, axis=0)
+    acc_g[ins] += u[:, None] * (acc_s[s_ins + 1] - acc_s[s_ins])
+    gyr_g[ins] += u[:, None] * (gyr_s[s_ins + 1] - gyr_s[s_ins])
+    seg_src = np.zeros(n, dtype=int)
+    seg_src[long_idx + 1] = 1
+    seg = np.cumsum(seg_src).take(src)
+    return SensorGrid(t_s=tg, acc_m_s2=acc_g, gyr_rad_s=gyr_g, valid=real, segment=seg, dt_s=dt,
+                      block=run_block[seg], link_gap_s=link)
 
 
 def common_grid(t_starts: list[float], t_ends: list[float], rate_hz: float, *, origin_s: float | None = None) -> np.ndarray:
