@@ -43,7 +43,10 @@ def pages_for(role: str | None) -> dict[str, list[st.Page]] | list[st.Page]:
     return [_page("sign_in", "Sign in", ":material/login:", "sign-in", default=True)]
 
 
-st.set_page_config(page_title="Hip rehab", page_icon=":material/accessibility_new:", layout="wide")
+#: A local file: a Material-symbol page icon is fetched by the browser from fonts.gstatic.com, and a
+#: health app tells no third party when its pages are opened.
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
+st.set_page_config(page_title="Hip rehab", page_icon=str(ICON), layout="wide")
 store = get_store()
 user = auth.current_user(store)
 if user is not None:

@@ -6,6 +6,7 @@ import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -16,6 +17,20 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1400, "height": 1000}
 #: What Streamlit draws for st.error and for an uncaught exception ("This app has encountered an error").
 ERROR_SELECTOR = '[data-testid="stAlertContentError"], [data-testid="stException"], [data-testid="stExceptionMessage"]'
+
+
+def watch_outside_requests(context: Any) -> list[str]:
+    """A list that fills with every request the context's pages make to a host other than loopback
+    (data: and blob: URLs stay in the page): a health app tells no third party when it is used."""
+    outside: list[str] = []
+
+    def seen(request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            outside.append(request.url)
+
+    context.on("request", seen)
+    return outside
 
 
 def errors_on(page: Any) -> list[str]:

@@ -26,6 +26,7 @@ from .browser_support import (
     save_screenshot,
     settled,
     wait_until,
+    watch_outside_requests,
 )
 from .conftest import FAST_HASHER, PASSWORD
 
@@ -91,6 +92,7 @@ def test_real_app_in_headless_chromium(tmp_path: Path, session_pool) -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
                 context = browser.new_context(viewport=DESKTOP)
+                outside = watch_outside_requests(context)
                 page = context.new_page()
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
                 page.get_by_role("textbox", name="Username").fill("therapist1")
@@ -149,6 +151,7 @@ def test_real_app_in_headless_chromium(tmp_path: Path, session_pool) -> None:
                 page.get_by_text("Deep squat (shortening mobility – hip flexion) — Recommended").first.scroll_into_view_if_needed()
                 page.wait_for_timeout(500)
                 save_screenshot(out / "assessment-result.png", page.screenshot(), min_size=(800, 500))
+                assert outside == [], f"the pages reached beyond this machine (a third party learns of each visit): {outside}"
             finally:
                 browser.close()
     finally:

@@ -22,7 +22,16 @@ import pytest
 
 from dashboard import launch, wording
 
-from .browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE, errors_on, save_screenshot, settled, wait_until
+from .browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    errors_on,
+    save_screenshot,
+    settled,
+    wait_until,
+    watch_outside_requests,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -150,6 +159,7 @@ def test_phone_set_twice_from_a_fresh_demo(demo: DemoStack, tmp_path: Path) -> N
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+            outside = watch_outside_requests(context)
             page = context.new_page()
             _sign_in(page, demo, DEMO_PATIENT)
             for run in (1, 2):
@@ -160,6 +170,7 @@ def test_phone_set_twice_from_a_fresh_demo(demo: DemoStack, tmp_path: Path) -> N
                     print(f"run {run} failed; page text:\n{page.inner_text('body')[:3000]}")
                     raise
                 _go(page, "Today")
+            assert outside == [], f"the patient's pages reached beyond this machine: {outside}"
         finally:
             browser.close()
     from store import Store

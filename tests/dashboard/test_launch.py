@@ -52,3 +52,14 @@ def test_no_dashboard_module_shadows_a_top_level_package() -> None:
     packages = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mypy"]["packages"])
     modules = {p.stem for p in (root / "dashboard").glob("*.py")} | {p.name for p in (root / "dashboard").iterdir() if p.is_dir()}
     assert not modules & packages, f"dashboard/ modules named like top-level packages: {sorted(modules & packages)}"
+
+
+def test_checkout_config_and_launcher_options_agree() -> None:
+    """The options are written twice — dashboard/.streamlit/config.toml for `streamlit run` from a
+    checkout, launch.STREAMLIT_OPTIONS for the launcher (a wheel has no .streamlit folder)."""
+    import tomllib
+
+    config = tomllib.loads((Path(launch.__file__).resolve().parent / ".streamlit" / "config.toml").read_text())
+    flat = {f"{section}.{key}": value for section, table in config.items() for key, value in table.items()}
+    as_flags = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in flat.items()}
+    assert as_flags == launch.STREAMLIT_OPTIONS

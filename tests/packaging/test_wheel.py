@@ -22,7 +22,7 @@ import pytest
 from dashboard.launch import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-TOP_PACKAGES = ("sensors", "tracker", "program", "simulation", "evaluation", "store", "service", "dashboard", "rehab")
+TOP_PACKAGES = ("sensors", "tracker", "program", "simulation", "evaluation", "store", "service", "server", "dashboard", "rehab")
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,16 @@ def test_demo_check_from_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
     ).stdout
     report = json.loads([line for line in out.splitlines() if line.startswith('{"health"')][-1])
     assert report["ok"] and report["patients"] == 2 and report["sessions"] > 0
+
+
+def test_every_data_file_of_the_packages_is_in_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
+    """Specs, migrations, the dashboard's config, icon and drawings: what the code opens at run time."""
+    tracked = subprocess.run(["git", "ls-files", *TOP_PACKAGES], cwd=REPO, capture_output=True, text=True, check=True)
+    # dashboard/.streamlit/ is for `streamlit run` from a checkout; the launcher passes the same options
+    # (tests/dashboard/test_launch.py keeps the two equal)
+    data = sorted(f for f in tracked.stdout.split() if not f.endswith(".py") and "/." not in f)
+    assert "dashboard/assets/icon.png" in data and "sensors/profiles/rehab_imu_v1.json" in data
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(_run(wheel_venv, tmp_path, str(wheel_venv / "bin" / "python"), "-c", code).stdout.strip())
+    missing = [f for f in data if not (site / f).is_file()]
+    assert missing == [], f"files the packages carry in the checkout but not in the wheel: {missing}"
