@@ -112,9 +112,10 @@ def import_cmd(
     database_url: UrlOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Analyse and store raw-session CSV(s), all or none: any malformed file, or one that cannot be
-    analysed, stores nothing (line, reason, exit 2). A file already imported for the patient (same
-    content) is skipped with a warning unless --allow-duplicate."""
+    """Analyse and store raw-session CSV(s), all or none.
+
+    Any malformed file, or one that cannot be analysed, stores nothing (line, reason, exit 2). A file
+    already imported for the patient (same content) is skipped with a warning unless --allow-duplicate."""
     from service.importing import (
         analyse_for_import,
         file_digest,
