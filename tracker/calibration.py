@@ -403,7 +403,8 @@ class Calibrator:
         ``stand_s``: the stand's [start, end) times when already found (tracker/stages.py finds it on the
         raw signals, before the orientation filters run); otherwise it is detected here. The live path
         calls this first at the end of the stand (``identify_axes=False, check_motion=False``:
-        placement-convention axes) and again once reps have been seen.
+        placement-convention axes) and again once reps have been seen. Which leg the thigh sensor is on
+        is judged with the identified axes only (a provisional calibration's flags are not reported).
         """
         if stand_s is None:
             i0, i1 = self.detect_stand(data)
@@ -435,7 +436,9 @@ class Calibrator:
             )
         if check_motion:
             self._check_motion(data, i0, i1)
-            # which leg the thigh sensor is on (tracker/sanity.ThighSide: gravity only, drill direction)
+        if check_motion and identify_axes:
+            # which leg the thigh sensor is on (tracker/sanity.ThighSide: gravity only, drill direction),
+            # judged with the axes from the movement (a provisional calibration gives no verdict)
             side_check = ThighSide(exercise)
             side_check.stand(data.acc_thigh[stand].mean(0))
             moving = data.valid & ~stand
