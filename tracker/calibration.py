@@ -20,7 +20,7 @@ import numpy as np
 
 from tracker.conventions import DRILL_MOTION, GRAVITY_M_S2, MIN_CALIBRATION_STAND_S, Exercise, Side
 from tracker.results import Calibration, SensorCalibration
-from tracker.rotations import quat_to_matrix, rotate_vec, rz1
+from tracker.rotations import quat_to_matrix, rz1
 from tracker.sanity import OTHER_LEG_FLAG, ThighSide
 
 
@@ -539,12 +539,13 @@ class Calibrator:
         v[stand_start:stand_end] = False
         if v.sum() < data.rate_hz:
             raise CalibrationError("no movement recorded besides the calibration stand")
-        v[np.arange(len(v)) % 4 != 0] = False  # every 4th sample: percentiles need no more
-        speed = {n: float(np.percentile(np.linalg.norm(g[v], axis=1), 95)) for n, g in (("thigh", data.gyr_thigh), ("pelvis", data.gyr_pelvis))}
+        v = v[::4]  # every 4th sample: percentiles need no more
+        speed = {n: float(np.percentile(np.linalg.norm(g[::4][v], axis=1), 95)) for n, g in (("thigh", data.gyr_thigh), ("pelvis", data.gyr_pelvis))}
         incl = {}
         for n, q in (("thigh", data.quat_thigh), ("pelvis", data.quat_pelvis)):
-            x_e = rotate_vec(q[v], np.array([1.0, 0.0, 0.0]))
-            a = np.degrees(np.arccos(np.clip(x_e[:, 2], -1, 1)))
+            w, x, y, z = (q[::4, i][v] for i in range(4))
+            up_x = 2.0 * (x * z - w * y)  # the sensor's +x axis' up component (third row of R(q))
+            a = np.degrees(np.arccos(np.clip(up_x, -1, 1)))
             incl[n] = float(np.percentile(a, 99) - np.percentile(a, 1))
         self.motion_diagnostics_ = {"p95_speed_rad_s": speed, "inclination_range_deg": incl}
         if speed["thigh"] < self.min_motion_rad_s and speed["pelvis"] < self.min_motion_rad_s:
