@@ -20,7 +20,7 @@ import numpy as np
 
 from tracker.conventions import DRILL_MOTION, GRAVITY_M_S2, MIN_CALIBRATION_STAND_S, Exercise, Side
 from tracker.results import Calibration, SensorCalibration
-from tracker.rotations import quat_to_matrix, rotate_vec, rz1
+from tracker.rotations import quat_to_matrix, rz1
 from tracker.sanity import OTHER_LEG_FLAG, ThighSide
 
 
@@ -81,7 +81,9 @@ def pelvis_axis_hinge(
     a = np.radians(np.arange(-max_deviation_deg, max_deviation_deg + 0.01, 0.5))
     J = np.outer(np.cos(a), u1) + np.outer(np.sin(a), u2)
     A = np.sqrt(np.maximum((omega_t**2).sum(1) - (omega_t @ j_t) ** 2, 0.0))
-    par = omega_p @ J.T
+    # ω_p·j for every candidate, as broadcast products: a BLAS product of this shape starts threads,
+    # which only contend on a shared machine (4× slower there)
+    par = omega_p[:, 0:1] * J[:, 0] + omega_p[:, 1:2] * J[:, 1] + omega_p[:, 2:3] * J[:, 2]
     B = np.sqrt(np.maximum((omega_p**2).sum(1)[:, None] - par**2, 0.0))
     cost = ((B - A[:, None]) ** 2).sum(0)
     # The cost is often shallow or has a mirror minimum (reflection about the pelvis' dominant
@@ -403,7 +405,8 @@ class Calibrator:
         ``stand_s``: the stand's [start, end) times when already found (tracker/stages.py finds it on the
         raw signals, before the orientation filters run); otherwise it is detected here. The live path
         calls this first at the end of the stand (``identify_axes=False, check_motion=False``:
-        placement-convention axes) and again once reps have been seen.
+        placement-convention axes) and again once reps have been seen. Which leg the thigh sensor is on
+        is judged with the identified axes only (a provisional calibration's flags are not reported).
         """
         if stand_s is None:
             i0, i1 = self.detect_stand(data)
@@ -435,7 +438,9 @@ class Calibrator:
             )
         if check_motion:
             self._check_motion(data, i0, i1)
-            # which leg the thigh sensor is on (tracker/sanity.ThighSide: gravity only, drill direction)
+        if check_motion and identify_axes:
+            # which leg the thigh sensor is on (tracker/sanity.ThighSide: gravity only, drill direction),
+            # judged with the axes from the movement (a provisional calibration gives no verdict)
             side_check = ThighSide(exercise)
             side_check.stand(data.acc_thigh[stand].mean(0))
             moving = data.valid & ~stand
@@ -536,12 +541,13 @@ class Calibrator:
         v[stand_start:stand_end] = False
         if v.sum() < data.rate_hz:
             raise CalibrationError("no movement recorded besides the calibration stand")
-        v[np.arange(len(v)) % 4 != 0] = False  # every 4th sample: percentiles need no more
-        speed = {n: float(np.percentile(np.linalg.norm(g[v], axis=1), 95)) for n, g in (("thigh", data.gyr_thigh), ("pelvis", data.gyr_pelvis))}
+        v = v[::4]  # every 4th sample: percentiles need no more
+        speed = {n: float(np.percentile(np.linalg.norm(g[::4][v], axis=1), 95)) for n, g in (("thigh", data.gyr_thigh), ("pelvis", data.gyr_pelvis))}
         incl = {}
         for n, q in (("thigh", data.quat_thigh), ("pelvis", data.quat_pelvis)):
-            x_e = rotate_vec(q[v], np.array([1.0, 0.0, 0.0]))
-            a = np.degrees(np.arccos(np.clip(x_e[:, 2], -1, 1)))
+            w, x, y, z = (q[::4, i][v] for i in range(4))
+            up_x = 2.0 * (x * z - w * y)  # the sensor's +x axis' up component (third row of R(q))
+            a = np.degrees(np.arccos(np.clip(up_x, -1, 1)))
             incl[n] = float(np.percentile(a, 99) - np.percentile(a, 1))
         self.motion_diagnostics_ = {"p95_speed_rad_s": speed, "inclination_range_deg": incl}
         if speed["thigh"] < self.min_motion_rad_s and speed["pelvis"] < self.min_motion_rad_s:

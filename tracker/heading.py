@@ -53,10 +53,15 @@ METHOD_SAGITTAL = "sagittal"
 
 def trailing_mean(x: np.ndarray, n: int) -> np.ndarray:
     """Mean of the last ``n`` samples at each index (fewer at the start) — causal."""
-    c = np.cumsum(np.r_[0.0, x])
-    idx = np.arange(1, len(x) + 1)
-    lo = np.maximum(idx - n, 0)
-    out: np.ndarray = (c[idx] - c[lo]) / (idx - lo)
+    c = np.empty(len(x) + 1)
+    c[0] = 0.0
+    np.cumsum(x, out=c[1:])
+    out = np.empty(len(x))
+    k = min(n, len(x))
+    out[:k] = c[1 : k + 1] / np.arange(1, k + 1)  # the first n − 1: fewer samples
+    if len(x) > n:
+        np.subtract(c[n + 1 :], c[1 : len(x) + 1 - n], out=out[n:])
+        out[n:] /= n
     return out
 
 

@@ -485,9 +485,10 @@ class RepDetector:
                 start, trig = pending
                 pending = None
                 b = self._baseline
-            # look for the first event in growing chunks (most reps end within seconds)
+            # look for the first event in growing chunks (most reps end within seconds; the work of a scan
+            # grows with its chunk, and its result does not depend on it: every quantity is causal)
             ev = None
-            a_, chunk = start + trig + 1, 1024
+            a_, chunk = start + trig + 1, int(5 * self.rate_hz)  # most reps end within 5 s of their trigger
             while a_ < total and ev is None:
                 b_ = min(total, a_ + chunk)
                 ev = self._scan(data[:, start:b_], b, trig, a_ - start)

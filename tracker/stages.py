@@ -89,10 +89,8 @@ def to_shared_grid(orient: dict[str, SensorOrientation], rate_hz: float, *, orig
     live session uses the session grid's phase, so its samples coincide with the offline ones)."""
     th, pe = orient["thigh"], orient["pelvis"]
     t = common_grid([th.t_s[0], pe.t_s[0]], [th.t_s[-1], pe.t_s[-1]], rate_hz, origin_s=origin_s)
-    sig_t = np.hstack([th.gyr_corr_rad_s, th.acc_m_s2])
-    sig_p = np.hstack([pe.gyr_corr_rad_s, pe.acc_m_s2])
-    q_t, sig_t, v_t, s_t = resample_sensor(th.t_s, th.quat_wxyz, sig_t, th.valid, th.segment, t)
-    q_p, sig_p, v_p, s_p = resample_sensor(pe.t_s, pe.quat_wxyz, sig_p, pe.valid, pe.segment, t)
+    q_t, sig_t, v_t, s_t = resample_sensor(th.t_s, th.quat_wxyz, (th.gyr_corr_rad_s, th.acc_m_s2), th.valid, th.segment, t)
+    q_p, sig_p, v_p, s_p = resample_sensor(pe.t_s, pe.quat_wxyz, (pe.gyr_corr_rad_s, pe.acc_m_s2), pe.valid, pe.segment, t)
     b_t = _run_to_block(th, s_t)
     b_p = _run_to_block(pe, s_p)
     inside = (s_t >= 0) & (s_p >= 0)

@@ -151,12 +151,13 @@ def _segment_spans(segment: np.ndarray) -> list[tuple[int, int]]:
 def resample_sensor(
     t_src: np.ndarray,
     quat_wxyz: np.ndarray,
-    signals: np.ndarray,
+    signals: np.ndarray | tuple[np.ndarray, ...],
     valid_src: np.ndarray,
     segment_src: np.ndarray,
     t_dst: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Orientation (nlerp) and (N, k) signals (linear) onto ``t_dst`` with one search per segment.
+    """Orientation (nlerp) and (N, k) signals (linear; or a tuple of (N, k_i) arrays, resampled as their
+    column-wise concatenation without forming it) onto ``t_dst`` with one search per segment.
 
     Returns (quat_wxyz, signals, valid, segment); never interpolates orientation across a long gap
     (grid instants outside every segment get the identity, valid False, segment −1). Works on
@@ -164,10 +165,14 @@ def resample_sensor(
     of a session); the returned (N, k) arrays are transposed views of them.
     """
     nd = len(t_dst)
-    k_sig = signals.shape[1]
+    parts = (signals,) if isinstance(signals, np.ndarray) else tuple(signals)
+    k_sig = sum(p.shape[1] for p in parts)
     chans = np.empty((4 + k_sig, len(t_src)))
     chans[:4] = quat_wxyz.T
-    chans[4:] = signals.T
+    row = 4
+    for p in parts:
+        chans[row : row + p.shape[1]] = p.T
+        row += p.shape[1]
     spans = [(a, b) for a, b in _segment_spans(segment_src) if b - a >= 2]
     out: np.ndarray | None = None
     valid = np.zeros(nd, dtype=bool)
@@ -209,7 +214,7 @@ def resample_sensor(
         out[0] = 1.0
     gap = np.flatnonzero(seg_out < 0)
     if len(gap):  # inside long gaps (invalid anyway): bridge the signals linearly, as before the split
-        out[4:, gap] = interp_rows(t_src, signals, t_dst[gap]).T
+        out[4:, gap] = interp_rows(t_src, np.hstack(parts), t_dst[gap]).T
     return out[:4].T, out[4:].T, valid, seg_out
 
 
