@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsFloat
 
 import pandas as pd
 
@@ -45,9 +45,12 @@ class AlertRules:
                 raise AlertRuleError(f"AlertRules.{name}={v!r}; use a positive number")
 
 
-def _finite(v: object) -> bool:
+def _finite(v: SupportsFloat | str | None) -> bool:
+    """A roster cell (a number, NaN, None or text) holds a finite number."""
+    if v is None:
+        return False
     try:
-        return math.isfinite(float(v))  # type: ignore[arg-type]
+        return math.isfinite(float(v))
     except (TypeError, ValueError):
         return False
 

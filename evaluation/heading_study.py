@@ -23,6 +23,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from tracker.joint_angles import anatomical_axes, hip_flexion
 from tracker.pipeline import SessionAnalyzer
 from tracker.rotations import quat_to_matrix
 from tracker.stages import AngleSolution, SharedGrid
+
+if TYPE_CHECKING:
+    from simulation import SimulationConfig
 
 
 @dataclass(slots=True)
@@ -81,11 +85,11 @@ def prmd_case(data_dir: Path, folder: str, movement: str, seed: int) -> Case:
                 relative_heading_true(g, Lt, Lp))
 
 
-def simulated_case(cfg: object, dataset: str) -> Case:
+def simulated_case(cfg: SimulationConfig, dataset: str) -> Case:
     import simulation
     from tracker import rotations as Q
 
-    sim = simulation.simulate(cfg)  # type: ignore[arg-type]
+    sim = simulation.simulate(cfg)
     ex, side = sim.config.exercise, sim.config.side
     an = SessionAnalyzer(ex, side).analyze(sim.raw)
     g, tr = an.grid_, sim.truth
@@ -184,7 +188,7 @@ METHODS: dict[str, Callable[[Case], np.ndarray]] = {
     "true δ (evaluation only)": true_delta,
 }
 try:  # qmt is optional: `pip install qmt` to reproduce its rows
-    import qmt as _qmt_module  # noqa: F401
+    import qmt as _qmt_module  # noqa: F401 - imported only to learn whether the optional qmt is installed
 
     METHODS["qmt 1-DoF (euler_1d)"] = lambda c: _qmt(c, 1)
     METHODS["qmt 3-DoF (range of motion)"] = lambda c: _qmt(c, 3)

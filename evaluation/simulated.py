@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tracker.results import SessionAnalysis
+
+if TYPE_CHECKING:
+    from simulation.truth import Truth
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +45,9 @@ class SimulationReport:
         )
 
 
-def evaluate_against_truth(analysis: SessionAnalysis, truth: object) -> SimulationReport:
+def evaluate_against_truth(analysis: SessionAnalysis, truth: Truth) -> SimulationReport:
     """Match each true rep to the detected rep whose peak lies inside it; compute errors."""
-    t_true = np.asarray(truth.t_s)  # type: ignore[attr-defined]
+    t_true = np.asarray(truth.t_s)
     ang = analysis.angles
     valid = ang["valid"].to_numpy()
     t_est = ang["t"].to_numpy()
@@ -53,12 +57,12 @@ def evaluate_against_truth(analysis: SessionAnalysis, truth: object) -> Simulati
     # exclude truth samples far from any valid estimate (gaps)
     near = np.abs(t_est[valid][np.clip(np.searchsorted(t_est[valid], t_true), 0, valid.sum() - 1)] - t_true) < 0.05
     m = inside & near
-    hip_rmse = float(np.sqrt(np.mean((hip_i[m] - truth.hip_flexion_deg[m]) ** 2)))  # type: ignore[attr-defined]
-    tilt_rmse = float(np.sqrt(np.mean((tilt_i[m] - truth.pelvic_tilt_deg[m]) ** 2)))  # type: ignore[attr-defined]
+    hip_rmse = float(np.sqrt(np.mean((hip_i[m] - truth.hip_flexion_deg[m]) ** 2)))
+    tilt_rmse = float(np.sqrt(np.mean((tilt_i[m] - truth.pelvic_tilt_deg[m]) ** 2)))
     peak_err, tilt_err, comp_err, onset_err, hold_err, series_err = [], [], [], [], [], []
     comp_ok = part_ok = matched = 0
     used: set[int] = set()
-    for tr in truth.reps:  # type: ignore[attr-defined]
+    for tr in truth.reps:
         cands = [i for i, r in enumerate(analysis.reps) if tr.start_s - 0.5 <= r.peak_s <= tr.end_s + 0.5 and i not in used]
         if not cands:
             continue
@@ -74,10 +78,10 @@ def evaluate_against_truth(analysis: SessionAnalysis, truth: object) -> Simulati
         hold_err.append(r.hold_s - tr.hold_s)
         i0 = int(np.argmin(np.abs(t_true - tr.start_s)))
         ip = int(np.argmin(np.abs(t_true - tr.peak_s)))
-        series_err.append((tilt_i[ip] - tilt_i[i0]) - (truth.pelvic_tilt_deg[ip] - truth.pelvic_tilt_deg[i0]))  # type: ignore[attr-defined]
+        series_err.append((tilt_i[ip] - tilt_i[i0]) - (truth.pelvic_tilt_deg[ip] - truth.pelvic_tilt_deg[i0]))
         if r.compensation_onset_hip_deg is not None and tr.compensation_onset_hip_deg is not None:
             onset_err.append(r.compensation_onset_hip_deg - tr.compensation_onset_hip_deg)
-    n_true = len(truth.reps)  # type: ignore[attr-defined]
+    n_true = len(truth.reps)
     pe = np.asarray(peak_err)
     te = np.asarray(tilt_err)
     return SimulationReport(

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import signal
 from scipy.spatial.transform import Rotation, Slerp
 
-from tracker.conventions import GRAVITY_M_S2
+from tracker.conventions import GRAVITY_M_S2, SensorName
 from tracker.raw import RawSession, SensorStream
 
 MARKERS = ["LFHD", "RFHD", "LBHD", "RBHD", "C7", "T10", "CLAV", "STRN", "RBAK", "LSHO", "LUPA", "LELB", "LFRM", "LWRA", "LWRB", "LFIN", "RSHO", "RUPA", "RELB", "RFRM", "RWRA", "RWRB", "RFIN", "LASI", "RASI", "LPSI", "RPSI", "LTHI", "LKNE", "LTIB", "LANK", "LHEE", "LTOE", "RTHI", "RKNE", "RTIB", "RANK", "RHEE", "RTOE"]
@@ -205,7 +205,7 @@ MOUNT_PELVIS = Rotation.from_matrix(np.column_stack([[0.0, 1.0, 0.0], [0.0, 0.0,
 
 
 def synthesize_imu(
-    r_segment: Rotation, p_sensor: np.ndarray, mount: Rotation, name: str, rng: np.random.Generator,
+    r_segment: Rotation, p_sensor: np.ndarray, mount: Rotation, name: SensorName, rng: np.random.Generator,
     *, gyr_noise_rad_s: float = 0.004, acc_noise_m_s2: float = 0.02, gyr_bias_max_rad_s: float = 0.01,
 ) -> SensorStream:
     """Gyroscope and accelerometer of a sensor rigidly mounted on a segment (sensor frame)."""
@@ -221,7 +221,7 @@ def synthesize_imu(
     acc = r.inv().apply(acc_lab + np.array([0.0, 0.0, GRAVITY_M_S2]))
     gyr = gyr + rng.uniform(-gyr_bias_max_rad_s, gyr_bias_max_rad_s, 3) + rng.normal(0, gyr_noise_rad_s, (n, 3))
     acc = acc + rng.normal(0, acc_noise_m_s2, (n, 3))
-    return SensorStream(sensor=name, t_s=np.arange(n) * dt, acc_m_s2=acc, gyr_rad_s=gyr)  # type: ignore[arg-type]
+    return SensorStream(sensor=name, t_s=np.arange(n) * dt, acc_m_s2=acc, gyr_rad_s=gyr)
 
 
 @dataclass(frozen=True, slots=True)

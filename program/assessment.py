@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -94,7 +95,7 @@ class MobilityOrder:
         history: pd.DataFrame,
         *,
         screening: ScreeningResult | None,
-        prescribed: set[str] | frozenset[str],
+        prescribed: AbstractSet[str],
         today: dt.date,
     ) -> MobilityCheck:
         """``history``: training sessions with ``exercise, started_at, compensation_rate, rom_deg,

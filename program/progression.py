@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import pandas as pd
 
@@ -79,9 +79,10 @@ class Prescription:
     @classmethod
     def default(cls, drill: str, side: Side | None = None) -> Prescription:
         """The catalogue's default prescription for ``drill``."""
-        d = get_drill(drill).default
+        entry = get_drill(drill)
+        d = entry.default
         return cls(
-            drill=drill,  # type: ignore[arg-type]
+            drill=entry.key,
             stage=d.stage,
             target_reps=d.reps,
             target_rom_deg=d.target_rom_deg,
@@ -543,7 +544,7 @@ def sessions_from_frame(df: pd.DataFrame) -> list[SessionOutcome]:
                 started_at=ts.to_pydatetime(),
                 side=None if side is None or pd.isna(side) else side,
                 session_id=None if sid is None or pd.isna(sid) else str(sid),
-                difficulty=None if felt is None or pd.isna(felt) else str(felt),  # type: ignore[arg-type]
+                difficulty=None if felt is None or pd.isna(felt) else cast(Difficulty, str(felt)),  # __post_init__ checks it
             )
         )
     return out

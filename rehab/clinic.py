@@ -26,6 +26,7 @@ from simulation import SimulationConfig, simulate
 from store import Store
 from store.config import write_private_file
 from store.errors import NotFoundError
+from tracker.conventions import Exercise, Side
 from tracker.pipeline import analyze_session
 from tracker.raw import RawSession
 from tracker.results import SessionAnalysis
@@ -41,8 +42,8 @@ Progress = Callable[[str, int, int], None]
 class DrillPlan:
     """One prescribed drill of a seeded patient and how the simulated patient performs it."""
 
-    exercise: str
-    side: str
+    exercise: Exercise
+    side: Side
     sets: int
     reps: int
     target_rom_deg: float
@@ -179,8 +180,8 @@ class SessionFactory:
         key = (drill, round(frac, 6), seed)
         if key not in self._cache:
             config = SimulationConfig(
-                exercise=drill.exercise,  # type: ignore[arg-type]  # checked by SimulationConfig
-                side=drill.side,  # type: ignore[arg-type]
+                exercise=drill.exercise,
+                side=drill.side,
                 reps=drill.reps,
                 sets=drill.sets,
                 seed=seed,

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import ExtensionOID
 
 from server.errors import ServerConfigError
 
@@ -56,8 +55,8 @@ def check_certificate(certfile: Path, keyfile: Path, *, now: dt.datetime | None 
     if now < cert.not_valid_before_utc:
         raise ServerConfigError(f"certificate {certfile} is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-        names = tuple(str(n.value) for n in san)  # type: ignore[attr-defined]
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = tuple(str(n.value) for n in san)
     except x509.ExtensionNotFound:
         names = ()
     return CertificateInfo(subject=cert.subject.rfc4514_string(), names=names, not_after=cert.not_valid_after_utc)

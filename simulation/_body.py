@@ -111,7 +111,7 @@ class Anatomy:
     def nominal(cls, side: str) -> Anatomy:
         """The placement guide's body (the issue-4 simulator's constants)."""
         lever = THIGH_LEVER_M * np.array([1.0, 1.0, side_sign(side)])
-        return cls(HIP_HALF_WIDTH_M, THIGH_M, SHANK_M, _vec(lever), _vec(PELVIS_LEVER_M))
+        return cls(HIP_HALF_WIDTH_M, THIGH_M, SHANK_M, vec3(lever), vec3(PELVIS_LEVER_M))
 
     @classmethod
     def random(cls, rng: np.random.Generator, side: str) -> Anatomy:
@@ -136,7 +136,8 @@ class Anatomy:
         return self.hip_offset_m(side) - self.lever_m("pelvis")
 
 
-def _vec(v: np.ndarray) -> tuple[float, float, float]:
+def vec3(v: np.ndarray) -> tuple[float, float, float]:
+    """A 3-vector as a tuple of plain floats (for the truth records)."""
     return (float(v[0]), float(v[1]), float(v[2]))
 
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from simulation._body import CleanSensor
+from simulation._body import CleanSensor, vec3
 from simulation.config import SimulationConfig
 from simulation.holes import PlannedHole
 from simulation.truth import SensorTruth, TruthGap
 from tracker import rotations as Q
+from tracker.conventions import SensorName
 from tracker.raw import SensorStream
 from tracker.rawcsv import find_gaps
 
@@ -45,7 +46,7 @@ def random_misplacement(rng: np.random.Generator, max_deg: float) -> np.ndarray:
 
 
 def sample_sensor(
-    name: str,
+    name: SensorName,
     clean: CleanSensor,
     t_grid: np.ndarray,
     cfg: SimulationConfig,
@@ -122,36 +123,34 @@ def sample_sensor(
         mag = Q.rotate_inv(quat_wxyz, MAG_WORLD_UT) + hard_iron + rng.standard_normal((m, 3)) * 0.3
 
     mq = mount.as_quat()
-    stream = SensorStream(sensor=name, t_s=t_rep, acc_m_s2=acc_meas, gyr_rad_s=gyr_meas, mag_ut=mag)  # type: ignore[arg-type]
+    stream = SensorStream(sensor=name, t_s=t_rep, acc_m_s2=acc_meas, gyr_rad_s=gyr_meas, mag_ut=mag)
     truth = SensorTruth(
         sensor=name,
         rate_hz=float(rate_hz),
-        misplacement_rotvec_deg=tuple(float(x) for x in misplacement_rotvec_deg),  # type: ignore[arg-type]
+        misplacement_rotvec_deg=vec3(misplacement_rotvec_deg),
         misplacement_deg=float(np.linalg.norm(misplacement_rotvec_deg)),
         mount_quat_wxyz=(float(mq[3]), float(mq[0]), float(mq[1]), float(mq[2])),
-        lever_arm_m=tuple(float(x) for x in lever_arm_m),  # type: ignore[arg-type]
+        lever_arm_m=vec3(lever_arm_m),
         clock_offset_us=offset_us,
         clock_drift_ppm=float(drift * 1e6),
         alignment_offset_error_s=float(off_err),
         alignment_drift_error_ppm=float(drift_err * 1e6),
-        gyr_bias_rad_s=tuple(float(x) for x in gyr_bias),  # type: ignore[arg-type]
-        acc_bias_m_s2=tuple(float(x) for x in acc_bias),  # type: ignore[arg-type]
-        gyr_scale=tuple(float(x) for x in gyr_scale),  # type: ignore[arg-type]
-        acc_scale=tuple(float(x) for x in acc_scale),  # type: ignore[arg-type]
+        gyr_bias_rad_s=vec3(gyr_bias),
+        acc_bias_m_s2=vec3(acc_bias),
+        gyr_scale=vec3(gyr_scale),
+        acc_scale=vec3(acc_scale),
         samples_lost=int(lost.sum()),
         sensor_time_us=sensor_time_us,
         t_true_s=t_true,
         quat_world_wxyz=quat_wxyz,
-        hip_centre_in_sensor_m=None if hip_centre_in_sensor_m is None else (
-            float(hip_centre_in_sensor_m[0]), float(hip_centre_in_sensor_m[1]), float(hip_centre_in_sensor_m[2])
-        ),
+        hip_centre_in_sensor_m=None if hip_centre_in_sensor_m is None else vec3(hip_centre_in_sensor_m),
         soft_tissue_max_deg=float(soft_tissue_max_deg),
     )
     return SampledSensor(stream=stream, truth=truth, gaps=gaps)
 
 
 def _lost_runs(
-    name: str,
+    name: SensorName,
     t_true: np.ndarray,
     t_rep: np.ndarray,
     in_session: np.ndarray,
@@ -168,7 +167,7 @@ def _lost_runs(
         return []
     delivered_before = np.cumsum(keep) - 1  # index among delivered samples of the last one at or before i
     reported_after = {int(np.searchsorted(t_rep[keep], g.start_s))
-                      for g in find_gaps(name, t_rep[keep])}  # type: ignore[arg-type]  # thigh | pelvis
+                      for g in find_gaps(name, t_rep[keep])}
     out = []
     for a, b in zip(starts, ends):
         has_before = a > 0 and bool(keep[a - 1])

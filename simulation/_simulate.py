@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -16,7 +17,7 @@ from simulation.config import SimulationConfig
 from simulation.holes import PlannedHole, RepTimes, plan_holes
 from simulation.truth import SensorTruth, Truth, TruthGap, TruthRep
 from tracker import rotations as Q
-from tracker.conventions import MIN_CALIBRATION_STAND_S
+from tracker.conventions import MIN_CALIBRATION_STAND_S, check_sensor
 from tracker.raw import RawSession
 from tracker.rawcsv import find_gaps
 
@@ -82,7 +83,7 @@ def simulate(config: SimulationConfig) -> SimulatedSession:
         if config.still_sensor == name:
             clean = _body.still_sensor(len(seg.t_s), rng)
         sampled[name] = sample_sensor(
-            name, clean, seg.t_s, config, rng, rate, mis, mount, anatomy.lever_m(name), stand=stand, holes=holes,
+            check_sensor(name), clean, seg.t_s, config, rng, rate, mis, mount, anatomy.lever_m(name), stand=stand, holes=holes,
             hip_centre_in_sensor_m=mount.inv().apply(anatomy.hip_centre_from_sensor_m(name, config.side)),
             soft_tissue_max_deg=float(np.rad2deg(np.max(np.linalg.norm(soft, axis=1)))) if soft is not None else 0.0,
         )
@@ -125,7 +126,16 @@ def _rep_times(script: Script) -> list[RepTimes]:
     return [RepTimes(p.index, p.start_s, p.up_s, p.hold_s, p.down_s) for p in script.reps]
 
 
-def _rep_gaps(start_s: float, end_s: float, peak_s: float, gaps: tuple[TruthGap, ...]) -> dict[str, object]:
+class _RepGaps(TypedDict):
+    """TruthRep's gap fields."""
+
+    cut_by_gap: bool
+    gap_s: float
+    longest_gap_s: float
+    peak_in_gap: bool
+
+
+def _rep_gaps(start_s: float, end_s: float, peak_s: float, gaps: tuple[TruthGap, ...]) -> _RepGaps:
     """What the reported gaps did to one rep (TruthRep's gap fields)."""
     spans = sorted((max(g.start_s, start_s), min(g.end_s, end_s), g) for g in gaps
                    if g.reported and g.start_s < end_s and g.end_s > start_s)
@@ -136,7 +146,7 @@ def _rep_gaps(start_s: float, end_s: float, peak_s: float, gaps: tuple[TruthGap,
         if b > a:
             union += b - a
             cursor = b
-    return dict(
+    return _RepGaps(
         cut_by_gap=bool(spans),
         gap_s=float(union),
         longest_gap_s=float(max((g.end_s - g.start_s for _, _, g in spans), default=0.0)),
@@ -184,7 +194,7 @@ def _make_truth(cfg: SimulationConfig, script: Script, seg: _body.Segments,
                 start_pelvic_tilt_deg=float(tilt[i0]),
                 peak_pelvic_tilt_deg=float(tilt[ipk]),
                 compensation_yxz_deg=compensation_measure(cfg.exercise, tilt_yxz, i0, ipk, i1),
-                **_rep_gaps(float(p.start_s), float(p.end_s), float(t[ipk]), gaps),  # type: ignore[arg-type]
+                **_rep_gaps(float(p.start_s), float(p.end_s), float(t[ipk]), gaps),
             )
         )
 

@@ -428,8 +428,9 @@ class SimulationConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimulationConfig:
         known = {f.name for f in fields(cls)}
-        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
-        return cls(**kw)  # type: ignore[arg-type]  # JSON values; __post_init__ validates each
+        # JSON values; __post_init__ validates each
+        kw: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
+        return cls(**kw)
 
 
 def _pattern(rng: Any, span: tuple[float, float]) -> tuple[float, float]:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
@@ -32,7 +33,11 @@ def _require_aware(name: str, value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def _check_choice(name: str, value: str, allowed: tuple[_Choice, ...]) -> _Choice:
+    """``value`` if it is one of ``allowed``, typed as ``allowed``'s members (a Literal when they are)."""
     if value not in allowed:
         raise InvalidValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
     return value

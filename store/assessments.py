@@ -93,14 +93,14 @@ class AssessmentsMixin(StoreBase):
     ) -> Assessment:
         """The therapist confirms or rejects one recommendation; when none is pending any more the
         assessment is ``reviewed``."""
-        _check_choice("status", status, RECOMMENDATION_STATUSES)
+        checked = _check_choice("status", status, RECOMMENDATION_STATUSES)
         with self._tx() as s:
             row = s.get(AssessmentRow, assessment_id, with_for_update=True)
             if row is None:
                 raise NotFoundError("assessment", assessment_id)
             if row.result is None:
                 raise InvalidValueError(f"assessment {assessment_id} has no result yet")
-            result = ScreeningResult.from_dict(row.result).with_decision(drill, status, note)  # type: ignore[arg-type]
+            result = ScreeningResult.from_dict(row.result).with_decision(drill, checked, note)
             row.result = json_safe(result.to_dict())
             row.reviewed_by, row.reviewed_at = decided_by, utcnow()
             row.status = "complete" if result.pending else "reviewed"

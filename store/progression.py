@@ -12,10 +12,7 @@ from sqlalchemy import select
 from program import DRILLS, ProgressionCheck, ProgressionRule
 from program.progression import SUGGESTION_KINDS
 from store import convert
-from store._base import (
-    StoreBase,
-    _check_choice,
-)
+from store._base import _check_choice
 from store.errors import (
     InvalidValueError,
     NotFoundError,
@@ -28,6 +25,7 @@ from store.models import (
     utcnow,
 )
 from store.records import Prescription, ProgressionDecision
+from store.reports import ReportsMixin
 from tracker.results import json_safe
 
 
@@ -69,8 +67,8 @@ def check_progression(history: pd.DataFrame, rx: Prescription, rule: Progression
     return (rule or ProgressionRule()).check(rx.to_program(), progression_frame(history, rx))
 
 
-class ProgressionMixin(StoreBase):
-    """Suggest, decide and list progression decisions."""
+class ProgressionMixin(ReportsMixin):
+    """Suggest, decide and list progression decisions (on the history ReportsMixin reads)."""
 
     def suggest_progression(
         self,
@@ -151,7 +149,7 @@ class ProgressionMixin(StoreBase):
             if row is None:
                 raise NotFoundError("prescription", prescription_id)
             rx = convert.prescription(row)
-        history = self.patient_history(rx.patient_id)  # type: ignore[attr-defined]  # ReportsMixin
+        history = self.patient_history(rx.patient_id)
         suggestion = check_progression(history, rx, rule).suggestion
         if suggestion is None:
             return None

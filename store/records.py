@@ -11,6 +11,7 @@ from program import DRILLS
 from program import Prescription as ProgramPrescription
 from program.progression import SuggestionStatus
 from tracker import ENGINE_VERSION
+from tracker.conventions import Exercise, Side
 from tracker.raw import RawSession
 from tracker.results import SessionAnalysis, SessionSummary
 
@@ -42,8 +43,8 @@ class User:
 class Prescription:
     id: int
     patient_id: int
-    exercise: str
-    side: str
+    exercise: Exercise  # the table's CHECK constraint (store.models) holds it to the Literal
+    side: Side
     sets: int
     reps: int
     sessions_per_week: int
@@ -63,14 +64,14 @@ class Prescription:
         default = DRILLS[self.exercise].default  # exercise is checked on write
         target = self.target_rom_deg if self.target_rom_deg is not None and math.isfinite(self.target_rom_deg) else None
         return ProgramPrescription(
-            drill=self.exercise,  # type: ignore[arg-type]
+            drill=self.exercise,
             stage=self.stage or default.stage,
             target_reps=self.reps,
             target_rom_deg=abs(target) if target else default.target_rom_deg,
             sets=self.sets,
             hold_s=self.hold_target_s or 0.0,
             compensation_threshold_deg=self.compensation_threshold_deg,
-            side=self.side,  # type: ignore[arg-type]
+            side=self.side,
         )
 
 
@@ -82,8 +83,8 @@ class SessionRecord:
     uid: str  # unique across stores (recording uid, or a random one): recovery and sync key on it
     patient_id: int
     prescription_id: int | None
-    exercise: str
-    side: str
+    exercise: Exercise  # the table's CHECK constraint (store.models) holds it to the Literal
+    side: Side
     started_at: dt.datetime
     ended_at: dt.datetime | None
     status: str

@@ -393,8 +393,8 @@ class SessionsMixin(StoreBase):
             else pd.DataFrame(columns=["t", "hip_flexion_deg", "pelvic_tilt_deg", "valid"])
         )
         analysis = SessionAnalysis(
-            exercise=record.exercise,  # type: ignore[arg-type]
-            side=record.side,  # type: ignore[arg-type]
+            exercise=record.exercise,
+            side=record.side,
             calibration=convert.calibration_from_json(record.calibration),
             summary=record.summary(),
             reps=self.load_reps(session_id),

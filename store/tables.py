@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -67,7 +68,7 @@ def roster_frame(
     prescriptions: list[Any],
     *,
     now: dt.datetime,
-    flagged: list[Any] = (),  # type: ignore[assignment]
+    flagged: Sequence[Any] = (),
 ) -> pd.DataFrame:
     """The roster from per-drill window aggregates ("_a": the last 7 days, "_b": the 7 before),
     each patient's latest session and the active prescriptions; vectorised, no per-patient loop.

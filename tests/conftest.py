@@ -1,5 +1,11 @@
 """Shared fixtures: where the real data lives, a PostgreSQL URL when `make test` provides one, and an
-S3-compatible object store (moto's standalone server, on loopback)."""
+S3-compatible object store (moto's standalone server, on loopback).
+
+The folders mirror the packages: tests/<package>/ and tests/<package>/<subpackage>/ (e.g.
+tests/sensors/virtual/, tests/store/files/, tests/rehab/commands/, tests/dashboard/app_pages/) test
+that code. Two folders cut across packages on purpose: tests/security (attacks on the API, the
+browser session, files and processes, whatever package they land in) and tests/packaging (the
+wheel installed outside the repository, the benchmark scripts)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,17 @@ import numpy as np
 import pandas as pd
 
 from tracker.calibration import CalibrationError, Calibrator
-from tracker.conventions import MAX_RATE_HZ, MIN_RATE_HZ, Exercise, Side, check_exercise, check_sensor, check_side
+from tracker.conventions import (
+    MAX_RATE_HZ,
+    MIN_RATE_HZ,
+    SENSOR_NAMES,
+    Exercise,
+    SensorName,
+    Side,
+    check_exercise,
+    check_sensor,
+    check_side,
+)
 from tracker.heading import METHOD_JOINT_CENTRE, METHOD_SAGITTAL, HeadingConstant, RelativeHeading
 from tracker.orientation import OnlineOrientation, OrientedSample
 from tracker.raw import RawSession, SensorStream
@@ -283,12 +293,12 @@ class _RawBuffer:
             self._joined = joined
         return self._joined
 
-    def stream(self, name: str, t0: float = -np.inf, t1: float = np.inf) -> SensorStream:
+    def stream(self, name: SensorName, t0: float = -np.inf, t1: float = np.inf) -> SensorStream:
         """The samples with t0 <= t <= t1 (views: streams are read-only)."""
         t, acc, gyr = self._all()
         lo = int(np.searchsorted(t, t0, side="left"))
         hi = int(np.searchsorted(t, t1, side="right"))
-        return SensorStream(sensor=name, t_s=t[lo:hi], acc_m_s2=acc[lo:hi], gyr_rad_s=gyr[lo:hi])  # type: ignore[arg-type]
+        return SensorStream(sensor=name, t_s=t[lo:hi], acc_m_s2=acc[lo:hi], gyr_rad_s=gyr[lo:hi])
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,7 +504,7 @@ class Engine:
 
     # -- the acausal stages (both modes) -----------------------------------------------------------
     def _streams(self, t0: float = -np.inf, t1: float = np.inf) -> list[SensorStream]:
-        return [self._raw[n].stream(n, t0, t1) for n in ("thigh", "pelvis")]
+        return [self._raw[n].stream(n, t0, t1) for n in SENSOR_NAMES]
 
     def _find_stand(self, t1: float = np.inf) -> tuple[float, float]:
         """The calibration stand's [start, end) on the raw signals recorded up to ``t1``, and each

@@ -77,6 +77,9 @@ PEAK_HOLE_S = 0.25
 #: The low-pass restarts after a hole longer than this (a lost packet or two does not make a step).
 FILTER_RESTART_S = 0.25
 
+#: One sample of the idle window: t, signal, hip, tilt, gap flag (1.0 after a hole).
+_IdleRow = tuple[float, float, float, float, float]
+
 #: Offsets the running minimum of each "since the latest peak" stretch apart (larger than any angle range).
 _SEG_OFFSET = 1.0e4
 
@@ -230,7 +233,7 @@ class RepDetector:
         self._f_tilt = Biquad(self._sos)
         self.state = "idle"
         n = int(self.baseline_window_s * self.rate_hz) + 1
-        self._hist: deque[tuple[float, float, float, float, float]] = deque(maxlen=n)  # t, s, hip, tilt, gap
+        self._hist: deque[_IdleRow] = deque(maxlen=n)
         self._sorted: list[float] = []  # the window's signal values, sorted (running median baseline)
         self._rep = _Buffer()
         self._trig = 0  # index (in the rep) of the sample that made it active; ends are looked for after it
@@ -261,7 +264,7 @@ class RepDetector:
         ev = self._scan(rep, self._baseline, self._trig, rep.shape[1] - 1)
         return None if ev is None else self._apply_event(ev, rep, t_s)
 
-    def _idle_append(self, row: tuple[float, float, float, float, float]) -> None:
+    def _idle_append(self, row: _IdleRow) -> None:
         if len(self._hist) == self._hist.maxlen:
             del self._sorted[bisect_left(self._sorted, self._hist[0][1])]
         self._hist.append(row)
@@ -310,7 +313,7 @@ class RepDetector:
         self._sorted.clear()
         tail = rep[:, keep_from:]
         for j in range(tail.shape[1]):
-            self._idle_append(tuple(float(x) for x in tail[:, j]))  # type: ignore[arg-type]
+            self._idle_append(_idle_row(tail[:, j]))
         self._rep = _Buffer()
 
     def flush(self) -> DetectedRep | None:
@@ -535,7 +538,13 @@ class RepDetector:
         # idle since reset_at: the baseline window holds the last samples since then
         lo = max(reset_at, total - int(self._hist.maxlen or 1))
         for j in range(lo, total):
-            self._idle_append(tuple(float(x) for x in data[:, j]))  # type: ignore[arg-type]
+            self._idle_append(_idle_row(data[:, j]))
+
+
+def _idle_row(column: np.ndarray) -> _IdleRow:
+    """One column of the rep buffer (t, signal, hip, tilt, gap flag) as the idle window's row."""
+    t, s, hip, tilt, gap = (float(x) for x in column)
+    return (t, s, hip, tilt, gap)
 
 
 def _sosfilt_runs(sos: np.ndarray, x: np.ndarray, gap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -190,8 +190,7 @@ def register(app: typer.Typer) -> None:
         from service.recorder import SetRequest
 
         try:
-            check_exercise(exercise)
-            check_side(side)
+            drill, leg = check_exercise(exercise), check_side(side)
             request = SetRequest(
                 patient_id=patient, exercise=exercise, side=side,
                 target_reps=reps or None, duration_s=duration, threshold_deg=threshold, rate_hz=rate,
@@ -217,7 +216,7 @@ def register(app: typer.Typer) -> None:
                 # keep the set (and the looping virtual sensors) running forever
                 from simulation import SimulationConfig, simulate
 
-                sim = simulate(SimulationConfig(exercise=exercise, side=side, reps=reps or 10, seed=seed))  # type: ignore[arg-type]
+                sim = simulate(SimulationConfig(exercise=drill, side=leg, reps=reps or 10, seed=seed))
                 request = dataclasses.replace(request, duration_s=float(sim.raw.thigh.t_s[-1]) + VIRTUAL_SLACK_S)
             from rehab.commands.ingest_session import assignment_file
 

@@ -7,13 +7,16 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from rehab.commands.errors import fail
+
+if TYPE_CHECKING:
+    from tracker.conventions import Exercise, Side
 
 console = Console()
 
@@ -48,7 +51,7 @@ def perform_command(*, exercise: str, side: str, reps: int, seed: int, pace: flo
     return {"cmd": "perform", "exercise": exercise, "side": side, "reps": int(reps), "seed": int(seed), "pace": pace}
 
 
-def patient_session(exercise: str, side: str, reps: int, seed: int, pace: float = 1.0) -> Any:
+def patient_session(exercise: Exercise, side: Side, reps: int, seed: int, pace: float = 1.0) -> Any:
     """The RawSession a virtual patient streams for one set (``pace`` < 1: quicker moves and rests)."""
     from simulation import SimulationConfig, simulate
     from simulation.config import DEFAULT_TEMPO_S
@@ -58,7 +61,7 @@ def patient_session(exercise: str, side: str, reps: int, seed: int, pace: float 
     up, down = DEFAULT_TEMPO_S[exercise]
     base = SimulationConfig()
     cfg = SimulationConfig(
-        exercise=exercise, side=side, reps=reps, seed=seed, stand_s=PATIENT_STAND_S, end_stand_s=PATIENT_REST_S,  # type: ignore[arg-type]
+        exercise=exercise, side=side, reps=reps, seed=seed, stand_s=PATIENT_STAND_S, end_stand_s=PATIENT_REST_S,
         up_s=up * pace, down_s=down * pace, hold_s=base.hold_s * pace,
         rest_between_reps_s=base.rest_between_reps_s * pace,
     )  # fmt: skip
@@ -105,8 +108,7 @@ def _virtual(
     from tracker.conventions import check_exercise, check_side
 
     try:
-        check_exercise(exercise)
-        check_side(side)
+        drill, leg = check_exercise(exercise), check_side(side)
     except ValueError as exc:
         fail(str(exc))
     if profile not in PROFILES:
@@ -121,7 +123,7 @@ def _virtual(
     if csv is None:  # simulate the drill (the radio layer only streams motion it is given)
         from simulation import SimulationConfig, simulate
 
-        session = simulate(SimulationConfig(exercise=exercise, reps=reps, side=side, seed=seed)).raw  # type: ignore[arg-type]
+        session = simulate(SimulationConfig(exercise=drill, reps=reps, side=leg, seed=seed)).raw
     opts = RunOptions(
         session=session,
         csv=csv,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -94,7 +94,9 @@ def register(app: typer.Typer) -> None:
             fail(f"--out {out}: is a directory; give a file name such as session.csv")
         if not out.parent.exists():
             fail(f"--out {out}: folder {out.parent} does not exist")
-        kw: dict[str, object] = dict(
+        # SimulationConfig's keyword arguments from the options; its __post_init__ validates each
+        # (a TypedDict would repeat its 63 fields).
+        kw: dict[str, Any] = dict(
             exercise=exercise, side=side, reps=reps, sets=sets, seed=seed, amplitude_deg=amplitude,
             hold_s=hold, misplacement_max_deg=misplacement, compensation_prob=compensation_prob,
             compensated_reps=_parse_indices(compensated_reps, "--compensated-reps"),
@@ -119,7 +121,7 @@ def register(app: typer.Typer) -> None:
         )
         kw.update({k: v for k, v in optional.items() if v is not None})
         if dropout:
-            kw["dropouts"] = tuple(kw.get("dropouts", ())) + tuple(dropout)  # type: ignore[arg-type]
+            kw["dropouts"] = tuple(kw.get("dropouts", ())) + tuple(dropout)
         if rate is not None:
             kw["thigh_rate_hz"] = kw["pelvis_rate_hz"] = rate
         if thigh_rate is not None:
@@ -132,9 +134,9 @@ def register(app: typer.Typer) -> None:
                 kw.pop("packet_loss")
                 config = SimulationConfig.ideal(**kw)
             elif realistic:
-                config = SimulationConfig.realistic(**kw)  # type: ignore[arg-type]
+                config = SimulationConfig.realistic(**kw)
             else:
-                config = SimulationConfig(**kw)  # type: ignore[arg-type]
+                config = SimulationConfig(**kw)
         except SimulationConfigError as exc:
             fail(str(exc))
 

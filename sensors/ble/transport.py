@@ -158,12 +158,14 @@ class VirtualController(Controller):
         elif self.host:
             asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
 
-    def on_hci_le_create_connection_cancel_command(self, command: hci.HCI_Command) -> hci.HCI_StatusReturnParameters:
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
         if not self.report_cancelled_connect:
-            return super().on_hci_le_create_connection_cancel_command(command)  # type: ignore[arg-type]
+            return super().on_hci_le_create_connection_cancel_command(command)
         pending = self.pending_le_connection
         self.pending_le_connection = None
-        result = super().on_hci_le_create_connection_cancel_command(command)  # type: ignore[arg-type]
+        result = super().on_hci_le_create_connection_cancel_command(command)
         if pending is not None:
             asyncio.get_running_loop().call_soon(self._report_cancelled, pending.peer_address)
         return result

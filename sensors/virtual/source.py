@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.conventions import GRAVITY_M_S2
+from tracker.conventions import GRAVITY_M_S2, check_sensor
 from tracker.raw import RawSession, SensorStream
 
 
@@ -100,7 +100,7 @@ class MotionSource:
 
     @classmethod
     def from_session(cls, session: RawSession, sensor: str, *, loop: bool = True) -> MotionSource:
-        return cls.from_stream(session.stream(sensor), loop=loop)  # type: ignore[arg-type]
+        return cls.from_stream(session.stream(check_sensor(sensor)), loop=loop)
 
     @classmethod
     def synthetic(cls, name: str, *, seed: int, duration_s: float = 20.0, rate_hz: float = 200.0) -> MotionSource:

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from .conftest import SeededClinic, sign_in, texts
+from ..conftest import SeededClinic, sign_in, texts
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from rehab.clinic import sample_clinic
 
-from .conftest import SeededClinic, new_app, sign_in, texts, vega_specs
+from ..conftest import SeededClinic, new_app, sign_in, texts, vega_specs
 
 
 def marks(spec: dict) -> set[str]:

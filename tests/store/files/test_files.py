@@ -13,7 +13,7 @@ from store import RawFileError, Store, StoreConfigError
 from store import sessions as sessions_module
 from store.files import DirectoryFiles, ObjectStoreFiles, SessionFiles, open_session_files
 
-from .conftest import FAST_HASHER, T0
+from ..conftest import FAST_HASHER, T0
 
 
 @pytest.fixture(params=["directory", "s3"])

@@ -11,8 +11,8 @@ import pytest
 from dashboard.live_client import SERVICE_URL_ENV
 from rehab.clinic import DrillPlan
 
-from .conftest import SeededClinic, sign_in, texts
-from .dashboard_service_double import ServiceDouble
+from ..conftest import SeededClinic, sign_in, texts
+from ..dashboard_service_double import ServiceDouble
 
 #: How the simulated patient moves in the check-up: rounds from 60° in every knee raise; a normal
 #: hip extension (20°, no arching) and a full-depth squat (110°).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from service.sync import HubPairing, HubState
 
-from .conftest import SeededClinic, sign_in, texts
+from ..conftest import SeededClinic, sign_in, texts
 
 
 def _open_hubs_page(at, patient_id: int):  # type: ignore[no-untyped-def]

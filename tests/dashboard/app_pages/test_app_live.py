@@ -11,8 +11,8 @@ from dashboard import auth
 from dashboard.live_client import SERVICE_URL_ENV
 from rehab.clinic import sample_clinic
 
-from .conftest import SeededClinic, sign_in, texts, vega_specs
-from .dashboard_service_double import ServiceDouble
+from ..conftest import SeededClinic, sign_in, texts, vega_specs
+from ..dashboard_service_double import ServiceDouble
 
 
 @pytest.fixture

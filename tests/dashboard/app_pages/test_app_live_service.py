@@ -18,7 +18,7 @@ import pytest
 from dashboard.live_client import SERVICE_URL_ENV
 from store import Store
 
-from .conftest import SeededClinic, sign_in, texts
+from ..conftest import SeededClinic, sign_in, texts
 
 QUICK_SET = dict(
     reps=4, up_s=0.8, hold_s=0.3, down_s=0.8, rest_between_reps_s=0.6, stand_s=2.5, end_stand_s=1.0, packet_loss=0.0
