@@ -328,6 +328,8 @@ class Calibrator:
             while b - a >= min_n:
                 end = b
                 for acc, sm_all in smoothed:
+                    if end <= a:  # the other sensor already tilts at ``a``: no stand starts here
+                        break
                     ok0 = data.valid[a : a + n0]
                     seg0 = acc[a : min(a + n0, end)]
                     up0 = (seg0[ok0[: len(seg0)]] if ok0[: len(seg0)].any() else seg0).mean(0)
