@@ -87,7 +87,13 @@ def test_demo_check_from_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
         "--reps", "3", "--port", str(free_port()), "--check",
     ).stdout
     report = json.loads([line for line in out.splitlines() if line.startswith('{"health"')][-1])
-    assert report["ok"] and report["patients"] == 2 and report["sessions"] > 0
+    assert report["ok"] and report["health"] == "ok" and report["patients"] == 2 and report["sessions"] > 0
+    from store import Store
+
+    with Store(data_dir=data) as store:
+        alex = store.get_user_by_username("alex.demo")
+        live = [s for s in store.list_sessions(alex.id) if s.source == "recorded"]
+    assert len(live) == 1 and live[0].rep_count == 3, "the live set through virtual BLE was stored"
 
 
 def test_every_data_file_of_the_packages_is_in_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
