@@ -29,31 +29,35 @@ class InboxMixin(SessionsMixin):
     """Receive a hub's session bundle; look up what was received."""
 
     def get_receipt(self, uid: str) -> Receipt | None:
+        found = self._stored(uid)
+        if found is None or found[2] is None:
+            return None
+        return _receipt(uid, found[0], found[1], found[2])
+
+    def _stored(self, uid: str) -> tuple[int, int, ReceivedSessionRow | None] | None:
+        """The session stored under ``uid`` (id, patient) with its receipt if it came from a hub — one
+        statement, so another replica's commit cannot fall between the two."""
         with self._read() as s:
             found = s.execute(
-                select(ReceivedSessionRow, SessionRow.id, SessionRow.patient_id)
-                .join(SessionRow, SessionRow.uid == ReceivedSessionRow.uid)
-                .where(ReceivedSessionRow.uid == uid)
+                select(SessionRow.id, SessionRow.patient_id, ReceivedSessionRow)
+                .outerjoin(ReceivedSessionRow, ReceivedSessionRow.uid == SessionRow.uid)
+                .where(SessionRow.uid == uid)
             ).first()
-        if found is None:
-            return None
-        rec, session_id, patient_id = found
-        return Receipt(
-            uid=uid, session_id=session_id, patient_id=patient_id, content_sha256=rec.content_sha256,
-            received_at=rec.received_at, created=False,
-        )  # fmt: skip
+        return None if found is None else (found[0], found[1], found[2])
 
     def _known_receipt(self, uid: str, patient_id: int, content_sha256: str) -> Receipt | None:
-        """The earlier receipt if this is a retry of it; DuplicateError if the uid is taken otherwise."""
-        receipt = self.get_receipt(uid)
-        if receipt is None:
-            with self._read() as s:
-                if s.scalar(select(SessionRow.id).where(SessionRow.uid == uid)) is not None:
-                    raise DuplicateError(f"a session with uid {uid!r} is already stored (not from a hub)")
+        """The earlier receipt if this is a retry of it; DuplicateError if the uid is taken otherwise
+        (read in one statement: with two reads, another replica committing the same bundle between
+        them looked like a session "not from a hub")."""
+        found = self._stored(uid)
+        if found is None:
             return None
-        if receipt.patient_id != patient_id or receipt.content_sha256 != content_sha256:
+        session_id, stored_for, rec = found
+        if rec is None:
+            raise DuplicateError(f"a session with uid {uid!r} is already stored (not from a hub)")
+        if stored_for != patient_id or rec.content_sha256 != content_sha256:
             raise DuplicateError(f"session uid {uid!r} was already received with different content")
-        return receipt
+        return _receipt(uid, session_id, stored_for, rec)
 
     def receive_session(
         self, patient_id: int, bundle: SessionBundle, *, content_sha256: str, device_id: int | None = None,
@@ -93,6 +97,13 @@ class InboxMixin(SessionsMixin):
             uid=bundle.uid, session_id=session_id, patient_id=patient_id, content_sha256=content_sha256,
             received_at=now, created=True,
         )  # fmt: skip
+
+
+def _receipt(uid: str, session_id: int, patient_id: int, rec: ReceivedSessionRow) -> Receipt:
+    return Receipt(
+        uid=uid, session_id=session_id, patient_id=patient_id, content_sha256=rec.content_sha256,
+        received_at=rec.received_at, created=False,
+    )  # fmt: skip
 
 
 def _writer(data: bytes) -> Filler:

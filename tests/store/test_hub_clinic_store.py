@@ -218,3 +218,36 @@ def test_a_session_waits_for_its_pain_score_or_to_settle(tmp_path, analysis_fact
     assert hub.export_bundle("fresh").pain == {"pain_before": 4, "pain_after": 3, "note": "", "difficulty": None}
     assert len(hub.outbox_waiting(pid)) == 2 and hub.outbox_summary(pid).waiting == 2  # counted as waiting all along
     hub.close()
+
+
+
+def test_another_replica_storing_the_session_during_the_check_is_a_retry_not_a_conflict(  # type: ignore[no-untyped-def]
+    store: Store, db_url: str, data_dir: Path, clinic, tmp_path, analysis_factory, raw_factory
+) -> None:
+    """Two clinic replicas (two Stores on one database and one files directory) receive the same bundle
+    at the same moment (a hub's retry landing on the other replica): the other one commits right after
+    this one's first look for the uid. Both get a receipt for the one stored session; neither is
+    refused as "a different session" (a 409 seen under load in tests/server/test_replicas.py)."""
+    from sqlalchemy import event
+
+    hub, local_pid = _hub(tmp_path)
+    hub.save_session(local_pid, analysis_factory(), raw_factory(duration_s=1), started_at=T0, uid="both")
+    data = pack(hub.export_bundle("both"))
+    hub.close()
+    pid = clinic["alice"].id
+    other = Store(db_url, data_dir=data_dir, password_hasher=FAST_HASHER)
+    theirs = []
+
+    def other_replica_commits(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if not theirs and statement.lstrip().upper().startswith("SELECT"):
+            theirs.append(other.receive_session(pid, unpack(data), content_sha256=sha256_hex(data)))
+
+    event.listen(store.engine, "after_cursor_execute", other_replica_commits)
+    try:
+        ours = store.receive_session(pid, unpack(data), content_sha256=sha256_hex(data))
+    finally:
+        event.remove(store.engine, "after_cursor_execute", other_replica_commits)
+        other.close()
+    assert theirs and theirs[0].created and not ours.created
+    assert ours.session_id == theirs[0].session_id
+    assert [s.uid for s in store.list_sessions(pid)] == ["both"]
