@@ -193,6 +193,15 @@ def solve_constant(
 
     x, y = a, b
     theta = None
+    if lt is not None and lp is not None:
+        # the design matrix [−R(c)·L_t, L_p] and its weighted copy live in two buffers reused by every
+        # iteration (only the thigh's half turns with c); the thigh's two rows contiguous once
+        k = lt.shape[2]
+        lt0, lt1 = np.ascontiguousarray(lt[:, 0]), np.ascontiguousarray(lt[:, 1])
+        X = np.empty((len(a), 2, 2 * k))
+        X[:, :, k:] = lp
+        Xw = np.empty_like(X)
+        prior = np.diag(np.tile(np.r_[np.full(3, ACC_SCALE_PRIOR**-2), np.full(k - 3, ACC_BIAS_PRIOR_M_S2**-2)], 2))
     c = procrustes(x, y, w)
     ww = w
     for _ in range(iterations):
@@ -201,14 +210,12 @@ def solve_constant(
         ww = w / (1.0 + (r / (2.0 * scale)) ** 2)
         if lt is not None and lp is not None:
             cs, sn = np.cos(c), np.sin(c)
-            rot_lt = np.stack([cs * lt[:, 0] - sn * lt[:, 1], sn * lt[:, 0] + cs * lt[:, 1]], axis=1)
-            X = np.concatenate([-rot_lt, lp], axis=2)  # b − R(c)·a = −R(c)·L_t·θ_t + L_p·θ_p + noise
+            np.negative(cs * lt0 - sn * lt1, out=X[:, 0, :k])  # b − R(c)·a = −R(c)·L_t·θ_t + L_p·θ_p + noise
+            np.negative(sn * lt0 + cs * lt1, out=X[:, 1, :k])
             yv = resid(a, b, c)
             sw = np.sqrt(ww)[:, None, None]
-            Xf = (X * sw).reshape(-1, X.shape[2])
+            Xf = np.multiply(X, sw, out=Xw).reshape(-1, X.shape[2])
             yf = (yv * sw[:, :, 0]).reshape(-1)
-            k = lt.shape[2]
-            prior = np.diag(np.tile(np.r_[np.full(3, ACC_SCALE_PRIOR**-2), np.full(k - 3, ACC_BIAS_PRIOR_M_S2**-2)], 2))
             th0 = theta if theta is not None else np.zeros(X.shape[2])
             s2 = max(float(np.mean((yf - Xf @ th0) ** 2)), 1e-8)
             theta = np.linalg.solve(neff * (Xf.T @ Xf) / s2 + prior, neff * (Xf.T @ yf) / s2)
