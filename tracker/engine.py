@@ -534,7 +534,8 @@ class Engine:
         return to_shared_grid(orient, p.rate_hz, origin_s=origin)
 
     def _identify(self, grid: SharedGrid, *, identify_axes: bool = True) -> tuple[Identification, AngleSolution]:
-        """Calibration, joint-centre offsets and heading constant from ``grid`` (a prefix or all)."""
+        """Calibration, joint-centre offsets and heading constant from ``grid`` (a prefix or all), and the
+        angles on ``grid`` with them (what ``_solve(grid, ident)`` gives, bar the offsets' conditioning)."""
         cal = Calibrator(**self.params.calibrator).calibrate(
             grid.calibration_input(), self.side, self.exercise, identify_axes=identify_axes, check_motion=identify_axes,
             stand_s=self._stand_s,
@@ -821,14 +822,12 @@ class Engine:
         if self._ident is not None and not self._ident.final:
             # never settled within the reps seen: identify on all of the set, as the offline mode does
             try:
-                grid = self._offline_grid(-np.inf, t_now)
-                ident, _ = self._identify(grid)
+                ident, sol = self._identify(self._offline_grid(-np.inf, t_now))  # sol: the angles with ident
             except CalibrationError as exc:
                 return events + [self._fail(str(exc), t_now)]
             self._ident = dataclasses.replace(ident, final=True)
             self._due = []
             events.append(LiveEvent("recalibrated", t_now, message="identified on the whole set"))
-            sol = self._solve(grid, self._ident)
             det = self._detect(sol, flush=True)
             reps, diags = assemble_reps(det.reps_, sol, self.params, self._ident.calibrator.calibration_.flexion_axis_confidence,
                                         self.heading.max_sigma_deg)
@@ -878,25 +877,24 @@ class Engine:
             t_stand = self._ident.calibrator.stand_span_s_[1]
             until = _identification_end(max(t_stand, self._reps[index - 1].end_s), self.params)
             try:
-                grid = self._offline_grid(-np.inf, until)
-                ident, _ = self._identify(grid)
+                ident, sol = self._identify(self._offline_grid(-np.inf, until))  # sol: the angles with ident
             except CalibrationError as exc:
                 return [self._fail(str(exc), t_now)]
             self._ident = dataclasses.replace(ident, final=self._is_final(ident, index))
             events = [LiveEvent("recalibrated", t_now, message="axes, joint centre and relative heading from the movement")]
-            events.extend(self._rederive(self._solve(grid, self._ident), t_now))
+            events.extend(self._rederive(sol, t_now))
             self._resume(i)
             return events
         if index > len(self._reps):
             return []
         old = self._reps[index - 1]
-        sol = self._window(t_now, old.start_s)
-        if sol is None:
+        win = self._window(t_now, old.start_s)
+        if win is None:
             return []
-        found = _matching(self._detect(sol, flush=False), old)
+        found = _matching(self._detect(win, flush=False), old)
         if found is None:
             return []
-        rep, diag = self._numbered(found, sol, index)
+        rep, diag = self._numbered(found, win, index)
         self._reps[index - 1], self._diags[index - 1] = rep, diag
         return [LiveEvent("rep_revised", t_now, rep=rep)]
 
