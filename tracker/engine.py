@@ -540,12 +540,13 @@ class Engine:
             grid.calibration_input(), self.side, self.exercise, identify_axes=identify_axes, check_motion=identify_axes,
             stand_s=self._stand_s,
         )
-        sol = solve_angles(grid, cal, self.side, self.heading)
+        terms = self.heading.terms(grid.gyr_thigh, grid.gyr_pelvis, grid.acc_thigh, grid.acc_pelvis, grid.rate_hz)
+        sol = solve_angles(grid, cal, self.side, self.heading, terms=terms)
         if identify_axes:
             refined = refine_pelvis_axis(grid, cal, sol, self.exercise)
             if refined is not None:  # the new frame turns the constant; the offsets stay
                 cal = refined
-                sol = solve_angles(grid, cal, self.side, self.heading, offsets=sol.offsets_m)
+                sol = solve_angles(grid, cal, self.side, self.heading, offsets=sol.offsets_m, terms=terms)
         assert sol.constant is not None
         ident = Identification(cal, sol.constant, sol.offsets_m, sol.zeros, float(grid.t_s[-1]), final=False)
         return ident, sol
