@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -467,6 +468,8 @@ class Engine:
         self._trigger_after = -np.inf
         self._pending: list[DetectedRep] = []  # reps the trigger saw, reported after report_delay_s
         self._due: list[tuple[float, int]] = []  # (time, rep index) of reps awaiting their revision
+        # a re-identification under way (one step per grid row) and the index of the rep that started it
+        self._refining: tuple[Generator[None, None, tuple[Identification, AngleSolution]], int] | None = None
         self._stand_s: tuple[float, float] | None = None
         self._gyr_bias: dict[str, np.ndarray] | None = None
 
@@ -544,17 +547,38 @@ class Engine:
         return to_shared_grid(orient, p.rate_hz, origin_s=origin)
 
     def _identify(self, grid: SharedGrid, *, identify_axes: bool = True) -> tuple[Identification, AngleSolution]:
-        """Calibration, joint-centre offsets and heading constant from ``grid`` (a prefix or all)."""
+        """Calibration, joint-centre offsets and heading constant from ``grid`` (a prefix or all), and the
+        angles on ``grid`` with them (what ``_solve(grid, ident)`` gives, bar the offsets' conditioning)."""
+        steps = self._identification(grid, identify_axes=identify_axes)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                result: tuple[Identification, AngleSolution] = done.value
+                return result
+
+    def _identification(
+        self, grid: SharedGrid | float, *, identify_axes: bool = True,
+    ) -> Generator[None, None, tuple[Identification, AngleSolution]]:
+        """:meth:`_identify` in steps, pausing (``yield``) between its stages: the live mode takes one
+        step per grid row, so that no single update carries a whole re-identification. ``grid``: a
+        float is the end of the recording to use (its offline grid is made in the first step)."""
+        if not isinstance(grid, SharedGrid):
+            grid = self._offline_grid(-np.inf, grid)
         cal = Calibrator(**self.params.calibrator).calibrate(
             grid.calibration_input(), self.side, self.exercise, identify_axes=identify_axes, check_motion=identify_axes,
             stand_s=self._stand_s,
         )
-        sol = solve_angles(grid, cal, self.side, self.heading)
+        yield
+        terms = self.heading.terms(grid.gyr_thigh, grid.gyr_pelvis, grid.acc_thigh, grid.acc_pelvis, grid.rate_hz)
+        sol = solve_angles(grid, cal, self.side, self.heading, terms=terms)
         if identify_axes:
+            yield
             refined = refine_pelvis_axis(grid, cal, sol, self.exercise)
             if refined is not None:  # the new frame turns the constant; the offsets stay
+                yield
                 cal = refined
-                sol = solve_angles(grid, cal, self.side, self.heading, offsets=sol.offsets_m)
+                sol = solve_angles(grid, cal, self.side, self.heading, offsets=sol.offsets_m, terms=terms)
         assert sol.constant is not None
         ident = Identification(cal, sol.constant, sol.offsets_m, sol.zeros, float(grid.t_s[-1]), final=False)
         return ident, sol
@@ -810,7 +834,9 @@ class Engine:
         events: list[LiveEvent] = []
         if self._pending and t_now >= self._pending[0].emitted_at_s + self.params.report_delay_s:
             events.extend(self._report(self._pending.pop(0), t_now))
-        if self._due and t_now >= self._due[0][0] + 1e-9:
+        if self._refining is not None:
+            events.extend(self._refine_step(t_now, i))
+        elif self._due and t_now >= self._due[0][0] + 1e-9:
             _, index = self._due.pop(0)
             events.extend(self._revise(index, t_now, i))
         return events
@@ -823,6 +849,10 @@ class Engine:
         i = len(self._buf) - 1
         t_now = float(self._buf.col("t", i, i + 1)[0])
         events: list[LiveEvent] = []
+        while self._refining is not None:  # a re-identification under way: its remaining steps now
+            events.extend(self._refine_step(t_now, i))
+        if self._state != "ready" or self._det is None:
+            return events
         last = self._det.flush()
         if last is not None and last.peak_s > self._trigger_after:
             self._pending.append(last)
@@ -831,14 +861,12 @@ class Engine:
         if self._ident is not None and not self._ident.final:
             # never settled within the reps seen: identify on all of the set, as the offline mode does
             try:
-                grid = self._offline_grid(-np.inf, t_now)
-                ident, _ = self._identify(grid)
+                ident, sol = self._identify(self._offline_grid(-np.inf, t_now))  # sol: the angles with ident
             except CalibrationError as exc:
                 return events + [self._fail(str(exc), t_now)]
             self._ident = dataclasses.replace(ident, final=True)
             self._due = []
             events.append(LiveEvent("recalibrated", t_now, message="identified on the whole set"))
-            sol = self._solve(grid, self._ident)
             det = self._detect(sol, flush=True)
             reps, diags = assemble_reps(det.reps_, sol, self.params, self._ident.calibrator.calibration_.flexion_axis_confidence,
                                         self.heading.max_sigma_deg)
@@ -887,28 +915,41 @@ class Engine:
                 return []
             t_stand = self._ident.calibrator.stand_span_s_[1]
             until = _identification_end(max(t_stand, self._reps[index - 1].end_s), self.params)
-            try:
-                grid = self._offline_grid(-np.inf, until)
-                ident, _ = self._identify(grid)
-            except CalibrationError as exc:
-                return [self._fail(str(exc), t_now)]
-            self._ident = dataclasses.replace(ident, final=self._is_final(ident, index))
-            events = [LiveEvent("recalibrated", t_now, message="axes, joint centre and relative heading from the movement")]
-            events.extend(self._rederive(self._solve(grid, self._ident), t_now))
-            self._resume(i)
-            return events
+            self._refining = (self._identification(until), index)
+            return self._refine_step(t_now, i)
         if index > len(self._reps):
             return []
         old = self._reps[index - 1]
-        sol = self._window(t_now, old.start_s)
-        if sol is None:
+        win = self._window(t_now, old.start_s)
+        if win is None:
             return []
-        found = _matching(self._detect(sol, flush=False), old)
+        found = _matching(self._detect(win, flush=False), old)
         if found is None:
             return []
-        rep, diag = self._numbered(found, sol, index)
+        rep, diag = self._numbered(found, win, index)
         self._reps[index - 1], self._diags[index - 1] = rep, diag
         return [LiveEvent("rep_revised", t_now, rep=rep)]
+
+    def _refine_step(self, t_now: float, i: int) -> list[LiveEvent]:
+        """One step of the re-identification under way; at its last, the new identification is taken
+        and every rep re-derived (the recording it uses ended before it started: the steps' timing does
+        not change the result)."""
+        assert self._refining is not None
+        steps, index = self._refining
+        try:
+            next(steps)
+            return []
+        except StopIteration as done:
+            ident, sol = done.value  # sol: the angles with ident
+        except CalibrationError as exc:
+            self._refining = None
+            return [self._fail(str(exc), t_now)]
+        self._refining = None
+        self._ident = dataclasses.replace(ident, final=self._is_final(ident, index))
+        events = [LiveEvent("recalibrated", t_now, message="axes, joint centre and relative heading from the movement")]
+        events.extend(self._rederive(sol, t_now))
+        self._resume(i)
+        return events
 
     def _rederive(self, sol: AngleSolution, t_now: float) -> list[LiveEvent]:
         """All reps from a whole-recording solution: the list is replaced; reps beyond the ones already

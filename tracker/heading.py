@@ -193,6 +193,15 @@ def solve_constant(
 
     x, y = a, b
     theta = None
+    if lt is not None and lp is not None:
+        # the design matrix [−R(c)·L_t, L_p] and its weighted copy live in two buffers reused by every
+        # iteration (only the thigh's half turns with c); the thigh's two rows contiguous once
+        k = lt.shape[2]
+        lt0, lt1 = np.ascontiguousarray(lt[:, 0]), np.ascontiguousarray(lt[:, 1])
+        X = np.empty((len(a), 2, 2 * k))
+        X[:, :, k:] = lp
+        Xw = np.empty_like(X)
+        prior = np.diag(np.tile(np.r_[np.full(3, ACC_SCALE_PRIOR**-2), np.full(k - 3, ACC_BIAS_PRIOR_M_S2**-2)], 2))
     c = procrustes(x, y, w)
     ww = w
     for _ in range(iterations):
@@ -201,14 +210,12 @@ def solve_constant(
         ww = w / (1.0 + (r / (2.0 * scale)) ** 2)
         if lt is not None and lp is not None:
             cs, sn = np.cos(c), np.sin(c)
-            rot_lt = np.stack([cs * lt[:, 0] - sn * lt[:, 1], sn * lt[:, 0] + cs * lt[:, 1]], axis=1)
-            X = np.concatenate([-rot_lt, lp], axis=2)  # b − R(c)·a = −R(c)·L_t·θ_t + L_p·θ_p + noise
+            np.negative(cs * lt0 - sn * lt1, out=X[:, 0, :k])  # b − R(c)·a = −R(c)·L_t·θ_t + L_p·θ_p + noise
+            np.negative(sn * lt0 + cs * lt1, out=X[:, 1, :k])
             yv = resid(a, b, c)
             sw = np.sqrt(ww)[:, None, None]
-            Xf = (X * sw).reshape(-1, X.shape[2])
+            Xf = np.multiply(X, sw, out=Xw).reshape(-1, X.shape[2])
             yf = (yv * sw[:, :, 0]).reshape(-1)
-            k = lt.shape[2]
-            prior = np.diag(np.tile(np.r_[np.full(3, ACC_SCALE_PRIOR**-2), np.full(k - 3, ACC_BIAS_PRIOR_M_S2**-2)], 2))
             th0 = theta if theta is not None else np.zeros(X.shape[2])
             s2 = max(float(np.mean((yf - Xf @ th0) ** 2)), 1e-8)
             theta = np.linalg.solve(neff * (Xf.T @ Xf) / s2 + prior, neff * (Xf.T @ yf) / s2)
@@ -225,6 +232,17 @@ def solve_constant(
     coherence = float(np.hypot(C, S) / max(mags, 1e-12))
     excitation = float(np.sqrt(np.mean(0.5 * (np.sum(x**2, 1) + np.sum(y**2, 1)))))
     return HeadingConstant(c, sigma, coherence, excitation, int(len(a)))
+
+
+@dataclass(frozen=True, slots=True)
+class JointCentreTerms:
+    """The joint-centre inputs that depend on the signals alone (not on frames, offsets or Δ): each
+    segment's lever matrices and low-passed acceleration — one identification's solves share them."""
+
+    K_t: np.ndarray
+    K_p: np.ndarray
+    a_t: np.ndarray
+    a_p: np.ndarray
 
 
 class RelativeHeading:
@@ -275,18 +293,23 @@ class RelativeHeading:
         return rest_mask(gyr_t, gyr_p, hip_sagittal_deg, valid, rate_hz, gyr_threshold_rad_s=self.rest_gyr_rad_s,
                          hip_band_deg=self.rest_hip_deg, min_s=self.rest_min_s)
 
+    def terms(self, gyr_t: np.ndarray, gyr_p: np.ndarray, acc_t: np.ndarray, acc_p: np.ndarray, rate_hz: float) -> JointCentreTerms:
+        lp = self.jc_lowpass_hz
+        return JointCentreTerms(lever_matrices(gyr_t, rate_hz, lp), lever_matrices(gyr_p, rate_hz, lp),
+                                lowpass(acc_t, rate_hz, lp), lowpass(acc_p, rate_hz, lp))
+
     def solve(
         self, side: str, quat_t: np.ndarray, quat_p: np.ndarray, gyr_t: np.ndarray, gyr_p: np.ndarray,
         acc_t: np.ndarray, acc_p: np.ndarray, drift: np.ndarray, valid: np.ndarray, rate_hz: float,
-        offsets: tuple[np.ndarray, np.ndarray] | None = None,
+        offsets: tuple[np.ndarray, np.ndarray] | None = None, terms: JointCentreTerms | None = None,
     ) -> tuple[HeadingConstant, tuple[np.ndarray, np.ndarray], float]:
         """Joint-centre offsets and the heading constant c from a recording on the shared grid:
         (c, (r_thigh, r_pelvis), the offsets' conditioning). ``drift``: Δ(t), NaN where unknown.
         ``offsets``: already fitted on this recording (they are sensor-frame quantities: a new
-        anatomical frame changes c, not them)."""
+        anatomical frame changes c, not them). ``terms``: :meth:`terms` of these signals, when known."""
         lp = self.jc_lowpass_hz
-        K_t, K_p = lever_matrices(gyr_t, rate_hz, lp), lever_matrices(gyr_p, rate_hz, lp)
-        a_t, a_p = lowpass(acc_t, rate_hz, lp), lowpass(acc_p, rate_hz, lp)
+        jc = terms if terms is not None else self.terms(gyr_t, gyr_p, acc_t, acc_p, rate_hz)
+        K_t, K_p, a_t, a_p = jc.K_t, jc.K_p, jc.a_t, jc.a_p
         r_t, r_p = default_offsets(side) if offsets is None else offsets
         conditioning = float("nan")
         moving = np.flatnonzero(valid & (np.linalg.norm(gyr_t, axis=1) > 0.2)) if offsets is None else np.zeros(0, int)
@@ -326,13 +349,13 @@ class RelativeHeading:
         a = np.column_stack([cs * e_t[:, 0] - sn * e_t[:, 1], sn * e_t[:, 0] + cs * e_t[:, 1]])
         lt, lp = leak_regressors(quat_t, drift), leak_regressors(quat_p)
         n = len(a)
-
-        def hp(x: np.ndarray) -> np.ndarray:
-            flat = bridge_rows(x.reshape(n, -1), known)
-            out: np.ndarray = highpass(flat, rate_hz, HIGHPASS_HZ).reshape(x.shape)
-            return out
-
-        return hp(a), hp(e_p[:, :2]), hp(lt), hp(lp)
+        # the four series side by side: one bridging and one filter run (each column is filtered alone)
+        parts = (a, e_p[:, :2], lt, lp)
+        flat = bridge_rows(np.concatenate([x.reshape(n, -1) for x in parts], axis=1), known)
+        filtered = highpass(flat, rate_hz, HIGHPASS_HZ)
+        ends = np.cumsum([0] + [int(np.prod(x.shape[1:])) for x in parts])
+        h = [filtered[:, i:j].reshape(x.shape) for x, i, j in zip(parts, ends[:-1], ends[1:])]
+        return h[0], h[1], h[2], h[3]
 
     def observable(self, k: HeadingConstant) -> bool:
         return bool(np.isfinite(k.sigma_deg) and k.sigma_deg <= self.max_sigma_deg)

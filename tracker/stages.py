@@ -20,6 +20,7 @@ from tracker.heading import (
     METHOD_JOINT_CENTRE,
     METHOD_SAGITTAL,
     HeadingConstant,
+    JointCentreTerms,
     RelativeHeading,
     drift_causal,
     drift_offline,
@@ -192,7 +193,7 @@ class AngleSolution:
 def solve_angles(
     grid: SharedGrid, cal: Calibrator, side: str, heading: RelativeHeading, *, causal: bool = False,
     constant: HeadingConstant | None = None, offsets: tuple[np.ndarray, np.ndarray] | None = None,
-    zeros: AngleZeros | None = None, held: HeldState | None = None,
+    zeros: AngleZeros | None = None, held: HeldState | None = None, terms: JointCentreTerms | None = None,
 ) -> AngleSolution:
     """Hip flexion (3D and sagittal) and pelvic tilt on ``grid`` with the calibration's frames.
 
@@ -200,8 +201,8 @@ def solve_angles(
     window of a live session); otherwise fitted here on the whole grid (the constant alone when only
     the offsets are given). ``zeros``: the standing pose's
     angles when the stand is not in ``grid``. ``causal``: the live smoothers (held drift and heading
-    reference) instead of the interpolating ones.
-    """
+    reference) instead of the interpolating ones. ``terms``: the grid's joint-centre terms when
+    already computed (RelativeHeading.terms; shared by the solves of one identification)."""
     ft, fp = cal.frame_thigh_, cal.frame_pelvis_
     qt, qp = grid.quat_thigh, grid.quat_pelvis
     A_t, A_p = anatomical_axes(qt, ft), anatomical_axes(qp, fp)  # (N, 3, 3): columns X, Y, Z in earth
@@ -229,7 +230,7 @@ def solve_angles(
     conditioning = float("nan")
     if constant is None:
         constant, offsets, conditioning = heading.solve(side, qt, qp, grid.gyr_thigh, grid.gyr_pelvis, grid.acc_thigh,
-                                                        grid.acc_pelvis, drift, valid, grid.rate_hz, offsets=offsets)
+                                                        grid.acc_pelvis, drift, valid, grid.rate_hz, offsets=offsets, terms=terms)
     use_3d = heading.observable(constant) & np.isfinite(drift)
     delta = drift + constant.c_rad
     hip3d = hip_flexion(y_t, x_p, y_p, np.where(np.isfinite(delta), delta, 0.0))

@@ -123,3 +123,34 @@ def test_a_first_packet_stamped_microseconds_apart_does_not_stall_the_tracker() 
         live.update_batch(s.sensor, s.t_s[m], s.acc_m_s2[m], s.gyr_rad_s[m])
     assert time.perf_counter() - c0 < 5.0
     assert live.calibration_state == "ready"
+
+
+def _until(raw: RawSession, t_s: float) -> RawSession:
+    """The recording's samples before ``t_s`` (a set stopped there)."""
+    def cut(s):  # type: ignore[no-untyped-def]
+        m = s.t_s < t_s
+        return dataclasses.replace(s, t_s=s.t_s[m], acc_m_s2=s.acc_m_s2[m], gyr_rad_s=s.gyr_rad_s[m], mag_ut=None, quat=None)
+    return RawSession(thigh=cut(raw.thigh), pelvis=cut(raw.pelvis))
+
+
+def test_a_set_closed_while_a_re_identification_is_under_way() -> None:
+    """The live re-identification at the first reps runs in steps over successive grid rows (no single
+    update carries all of it); a set closed between its first and last step gets it completed by
+    ``close()`` — the same reps as the offline analysis of what was recorded."""
+    sim = simulation.simulate(simulation.SimulationConfig(exercise="knee_raise", side="right", reps=4, sets=1, seed=5,
+                                                          thigh_rate_hz=100.0, pelvis_rate_hz=100.0))
+    whole = LiveTracker("knee_raise", "right")
+    rec = [e for e in feed_session(whole, sim.raw) if e.kind == "recalibrated"]
+    assert len(rec) >= 2 and whole.diagnostics["identified"] == "final"  # at the first reps, then final
+    raw = _until(sim.raw, rec[-1].t_s - 0.005)  # the last re-identification has started (on an earlier row), not ended
+    live = LiveTracker("knee_raise", "right")
+    fed = feed_session(live, raw)
+    assert [e.kind for e in fed].count("recalibrated") == len(rec) - 1
+    closed = live.close()
+    # that re-identification completed (not replaced by one on the whole set) and final, as in the whole run
+    assert [e.message for e in closed if e.kind == "recalibrated"] == [rec[-1].message]
+    assert live.diagnostics["identified"] == "final"
+    assert live.calibration_state == "ready", live.error
+    offline = analyze_session(raw, "knee_raise", "right")
+    assert live.rep_count == len(offline.reps) >= 2
+    np.testing.assert_allclose([r.peak_hip_flexion_deg for r in live.reps], [r.peak_hip_flexion_deg for r in offline.reps], atol=0.5)
