@@ -31,6 +31,8 @@ class MagHeading:
 
     psi_rad: np.ndarray  # heading of the 9D (magnetic) frame seen from the engine's 6D earth frame
     disturbed: np.ndarray  # bool: VQF's magnetic disturbance detection (nearest raw sample)
+    norm_ut: np.ndarray  # |field| on the grid
+    dip_deg: np.ndarray  # the field's inclination below the horizontal, in the engine's 6D earth frame
 
 
 def mag_heading(stream: SensorStream, grid_t_s: np.ndarray, grid_quat: np.ndarray, params: dict[str, float] | None = None) -> MagHeading:
@@ -52,7 +54,10 @@ def mag_heading(stream: SensorStream, grid_t_s: np.ndarray, grid_quat: np.ndarra
     M = Q.quat_to_matrix(q9) @ np.transpose(Q.quat_to_matrix(grid_quat), (0, 2, 1))  # 6D earth → 9D earth
     psi = np.arctan2(M[:, 1, 0], M[:, 0, 0])
     k = np.clip(np.round((grid_t_s - tu[0]) * rate).astype(int), 0, len(tu) - 1)
-    return MagHeading(psi, np.asarray(out["magDistDetected"], dtype=bool)[k])
+    m = np.column_stack([np.interp(grid_t_s, t, stream.mag_ut[:, j]) for j in range(3)])
+    me = Q.rotate(grid_quat, m)
+    dip = np.degrees(np.arctan2(-me[:, 2], np.hypot(me[:, 0], me[:, 1])))
+    return MagHeading(psi, np.asarray(out["magDistDetected"], dtype=bool)[k], np.linalg.norm(m, axis=1), dip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +65,28 @@ class MagDelta:
     """δ from the two magnetometers and where it is not to be trusted."""
 
     delta_rad: np.ndarray
-    disturbed: np.ndarray  # either sensor disturbed
+    disturbed: np.ndarray  # either sensor disturbed (VQF)
+    off_reference: np.ndarray  # either sensor's field norm or dip off the calibration stand's
+
+
+def off_reference(h: MagHeading, stand: np.ndarray, rate_hz: float, *, norm_tol: float = 0.05, dip_tol_deg: float = 4.0,
+                  margin_s: float = 1.0) -> np.ndarray:
+    """Samples whose field differs from the one at the calibration stand (the patient's place, before
+    any movement): |norm| off by more than ``norm_tol`` or the dip by more than ``dip_tol_deg``, widened
+    by ``margin_s`` each side (the heading follows the field with VQF's time constant)."""
+    n0, d0 = float(np.median(h.norm_ut[stand])), float(np.median(h.dip_deg[stand]))
+    bad = (np.abs(h.norm_ut - n0) > norm_tol * n0) | (np.abs(h.dip_deg - d0) > dip_tol_deg)
+    k = int(round(margin_s * rate_hz))
+    out: np.ndarray = np.convolve(bad.astype(float), np.ones(2 * k + 1), mode="same") > 0
+    return out
 
 
 def mag_delta(thigh: SensorStream, pelvis: SensorStream, grid_t_s: np.ndarray, quat_thigh: np.ndarray,
-              quat_pelvis: np.ndarray) -> MagDelta:
-    """δ(t) = ψ_thigh − ψ_pelvis: the rotation about the vertical from the thigh's 6D earth frame to the pelvis'."""
+              quat_pelvis: np.ndarray, stand: np.ndarray) -> MagDelta:
+    """δ(t) = ψ_thigh − ψ_pelvis: the rotation about the vertical from the thigh's 6D earth frame to the
+    pelvis'. ``stand``: the calibration stand's grid samples (the field reference)."""
     ht = mag_heading(thigh, grid_t_s, quat_thigh)
     hp = mag_heading(pelvis, grid_t_s, quat_pelvis)
-    return MagDelta(np.angle(np.exp(1j * (ht.psi_rad - hp.psi_rad))), ht.disturbed | hp.disturbed)
+    rate = 1.0 / float(np.median(np.diff(grid_t_s)))
+    return MagDelta(np.angle(np.exp(1j * (ht.psi_rad - hp.psi_rad))), ht.disturbed | hp.disturbed,
+                    off_reference(ht, stand, rate) | off_reference(hp, stand, rate))
