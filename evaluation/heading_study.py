@@ -240,8 +240,8 @@ def score(c: Case, hip: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 #: The simulator's magnetometer sessions: the field as a calibrated sensor sees it, with the default
-#: uncalibrated hard-iron offsets (±5 µT per axis), and disturbed (a steel object near the floor, 20 µT
-#: at 0.5 m, plus 8 s of a 30 µT field on the thigh sensor).
+#: uncalibrated hard-iron offsets (±5 µT per axis), and disturbed (that hard iron plus a steel object
+#: near the floor, 20 µT at 0.5 m, and 8 s of a 30 µT field on the thigh sensor).
 MAG_CONDITIONS: dict[str, dict[str, float]] = {
     "simulator + magnetometer, clean field": {"mag_hard_iron_max_ut": 0.0},
     "simulator + magnetometer, hard iron ±5 µT": {},
