@@ -11,6 +11,9 @@ flexion; only the relative heading δ differs:
   joint centre, one δ     the issue's prototype: one δ per session from the horizontal joint-centre
                      accelerations (Seel offsets), no drift tracking
   engine             δ(t) = Δ(t) + c: drift at rests, constant from the joint centre (tracker/heading.py)
+  magnetometer       each sensor's 9D VQF heading (evaluation/magnetometer.py), without and with the
+                     disturbance check (VQF's magDistDetected → the engine's hip there) — only on the
+                     simulator's sessions with a magnetometer (clean, hard-iron, disturbed)
   true δ             the true relative heading of the two filters' earth frames (only an evaluation
                      knows it): what is left is the frames, soft tissue and the filters themselves
 
@@ -101,8 +104,19 @@ def simulated_case(cfg: SimulationConfig, dataset: str) -> Case:
         rots.append(quat_to_matrix(Q.interpolate(raw_t, st.quat_world_wxyz, np.clip(g.t_s, raw_t[0], raw_t[-1]))))
     sign = 1.0 if sim.config.target_amplitude_deg > 0 else -1.0
     reps = [(r.start_s, r.end_s, r.peak_hip_flexion_deg) for r in tr.reps]
+    extras: dict[str, np.ndarray] = {}
+    if sim.raw.thigh.mag_ut is not None and sim.raw.pelvis.mag_ut is not None:
+        from evaluation.magnetometer import mag_delta
+
+        t0, t1 = an.calibrator_.stand_span_s_
+        md = mag_delta(sim.raw.thigh, sim.raw.pelvis, g.t_s, g.quat_thigh, g.quat_pelvis, (g.t_s >= t0) & (g.t_s <= t1) & g.valid)
+        extras["mag_delta"], extras["mag_disturbed"] = md.delta_rad, md.disturbed
+        extras["mag_off_reference"] = md.off_reference
+        dist = [np.interp(g.t_s, tr.sensors[n].t_true_s, tr.sensors[n].mag_disturbance_ut)  # type: ignore[arg-type]
+                for n in ("thigh", "pelvis")]
+        extras["mag_true_disturbance_ut"] = np.maximum(dist[0], dist[1])
     return Case(f"{ex} {side} seed {sim.config.seed}", dataset, an, np.interp(g.t_s, tr.t_s, tr.hip_flexion_deg), reps,
-                sign, relative_heading_true(g, rots[0], rots[1]))
+                sign, relative_heading_true(g, rots[0], rots[1]), extras)
 
 
 # -- the methods: hip flexion on the engine's grid with the engine's frames, only δ differs --------------
@@ -160,6 +174,24 @@ def true_delta(c: Case) -> np.ndarray:
     return _hip_with_delta(c, c.delta_true_rad)
 
 
+def magnetometer_unchecked(c: Case) -> np.ndarray | None:
+    """δ from the two 9D VQF headings everywhere (None: the recording has no magnetometer)."""
+    if "mag_delta" not in c.extras:
+        return None
+    return _hip_with_delta(c, c.extras["mag_delta"])
+
+
+def magnetometer_checked(c: Case, strict: bool = False) -> np.ndarray | None:
+    """δ from the magnetometers where neither VQF flags a disturbance (``strict``: nor is either
+    sensor's field norm/dip off the calibration stand's); the engine's hip elsewhere."""
+    hip = magnetometer_unchecked(c)
+    if hip is None:
+        return None
+    bad = c.extras["mag_disturbed"] | (c.extras["mag_off_reference"] if strict else False)
+    out: np.ndarray = np.where(bad, c.sol.hip_deg, hip)
+    return out
+
+
 def _qmt(c: Case, dof: int) -> np.ndarray:  # pragma: no cover - optional dependency
     import qmt
     from scipy.spatial.transform import Rotation
@@ -180,12 +212,15 @@ def _qmt(c: Case, dof: int) -> np.ndarray:  # pragma: no cover - optional depend
     return _hip_with_delta(c, np.asarray(out[2]).ravel())
 
 
-METHODS: dict[str, Callable[[Case], np.ndarray]] = {
+METHODS: dict[str, Callable[[Case], np.ndarray | None]] = {
     "hinge pairing (engine 1)": hinge_pairing,
     "sagittal, no heading": sagittal,
     "joint centre, one δ per session": joint_centre_one_delta,
     "engine: rest drift + joint-centre constant": engine,
     "true δ (evaluation only)": true_delta,
+    "magnetometer: 9D VQF, no check": magnetometer_unchecked,
+    "magnetometer: 9D VQF + VQF's disturbance check, else engine": magnetometer_checked,
+    "magnetometer: 9D VQF + VQF's and stand-field check, else engine": lambda c: magnetometer_checked(c, strict=True),
 }
 try:  # qmt is optional: `pip install qmt` to reproduce its rows
     import qmt as _qmt_module  # noqa: F401 - imported only to learn whether the optional qmt is installed
@@ -208,6 +243,48 @@ def score(c: Case, hip: np.ndarray) -> tuple[np.ndarray, float]:
     return np.asarray(errs), float(np.sqrt(np.mean((hip[v] - c.ref_hip_deg[v]) ** 2)))
 
 
+#: The simulator's magnetometer sessions: the field as a calibrated sensor sees it, with the default
+#: uncalibrated hard-iron offsets (±5 µT per axis), and disturbed (that hard iron plus a steel object
+#: near the floor, 20 µT at 0.5 m, and 8 s of a 30 µT field on the thigh sensor).
+MAG_CONDITIONS: dict[str, dict[str, float]] = {
+    "simulator + magnetometer, clean field": {"mag_hard_iron_max_ut": 0.0},
+    "simulator + magnetometer, hard iron ±5 µT": {},
+    "simulator + magnetometer, disturbed": {"mag_dipole_ut": 20.0, "mag_transient_ut": 30.0},
+}
+
+
+def mag_datasets(quick: bool = False, drills: tuple[str, ...] = ("knee_raise", "hip_extension", "deep_squat"),
+                 sides: tuple[str, ...] = ("left", "right")) -> list[Case]:
+    """The realistic simulator with a magnetometer, under each of MAG_CONDITIONS (3 drills × 2 sides × seeds)."""
+    from simulation import SimulationConfig
+
+    seeds = (1,) if quick else (1, 2, 3)
+    return [simulated_case(SimulationConfig.realistic(seed, exercise=ex, side=side, reps=5, sets=2, with_magnetometer=True, **kw), name)
+            for name, kw in MAG_CONDITIONS.items() for ex in drills for side in sides for seed in seeds]
+
+
+def mag_detection(cases: list[Case], *, strict: bool = False, disturbed_ut: float = 5.0, harmful_deg: float = 5.0) -> dict[str, float]:
+    """How well the disturbance check (``strict``: with the stand-field check) does, against the simulator's truth: the share of samples with a
+    true disturbance ≥ ``disturbed_ut`` on either sensor that it flags, the share of samples whose
+    magnetometer δ is off by more than ``harmful_deg`` that it flags, the share of undisturbed samples it
+    flags (lost for nothing), the median |δ error| of all samples and the 95th percentile of the samples
+    it accepts."""
+    dist, flag, err = [], [], []
+    for c in cases:
+        v = c.grid.valid
+        dist.append(c.extras["mag_true_disturbance_ut"][v])
+        flag.append((c.extras["mag_disturbed"] | (c.extras["mag_off_reference"] if strict else False))[v])
+        err.append(np.abs(np.degrees(np.angle(np.exp(1j * (c.extras["mag_delta"] - c.delta_true_rad))))[v]))
+    d, f, e = np.concatenate(dist), np.concatenate(flag), np.concatenate(err)
+
+    def share(m: np.ndarray) -> float:
+        return float(np.mean(f[m])) if m.any() else float("nan")
+
+    return {"flagged_of_disturbed": share(d >= disturbed_ut), "flagged_of_harmful": share(e > harmful_deg),
+            "flagged_of_clean": share(d < 0.5), "median_delta_error_deg": float(np.median(e)),
+            "accepted_p95_deg": float(np.percentile(e[~f], 95)) if (~f).any() else float("nan")}
+
+
 def datasets(data_dir: Path, quick: bool = False) -> list[Case]:
     """UI-PRMD s01 (m06, m01 × correct, incorrect × seeds), the realistic simulator (3 drills × 2 sides
     × seeds) and its slow, 50 Hz, 3°/s-bias variant (where the one-δ prototype failed)."""
@@ -227,8 +304,9 @@ def datasets(data_dir: Path, quick: bool = False) -> list[Case]:
     return out
 
 
-def table(all_cases: list[Case]) -> str:
-    """Markdown: rows = methods, columns = data sets; each cell median |peak error| / median RMSE (°)."""
+def table(all_cases: list[Case], peak_rmse: bool = False) -> str:
+    """Markdown: rows = methods, columns = data sets; each cell median |peak error| / median RMSE (°)
+    (``peak_rmse``: median |peak error| / RMSE of the peak errors / median session RMSE)."""
     names = list(dict.fromkeys(c.dataset for c in all_cases))
     lines = ["| method | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for mname, fn in METHODS.items():
@@ -236,11 +314,15 @@ def table(all_cases: list[Case]) -> str:
         for ds in names:
             peaks, rmses = [], []
             for c in (c for c in all_cases if c.dataset == ds):
-                e, r = score(c, fn(c))
+                hip = fn(c)
+                if hip is None:
+                    continue
+                e, r = score(c, hip)
                 peaks.append(np.abs(e))
                 rmses.append(r)
             p = np.concatenate(peaks) if peaks else np.zeros(0)
-            cells.append(f"{np.median(p):.1f} / {np.median(rmses):.1f}" if len(p) else "—")
+            mid = f"{np.sqrt(np.mean(p**2)):.1f} / " if peak_rmse and len(p) else ""
+            cells.append(f"{np.median(p):.1f} / {mid}{np.median(rmses):.1f}" if len(p) else "—")
         lines.append(f"| {mname} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -248,9 +330,18 @@ def table(all_cases: list[Case]) -> str:
 def main() -> None:  # pragma: no cover - report script
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="one seed per data set")
+    ap.add_argument("--magnetometer", action="store_true", help="only the simulator's magnetometer sessions")
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "ui-prmd")
     args = ap.parse_args()
-    print(table(datasets(args.data, quick=args.quick)))
+    if args.magnetometer:
+        cases = mag_datasets(quick=args.quick)
+        print(table(cases, peak_rmse=True))
+        for name in MAG_CONDITIONS:
+            for strict in (False, True):
+                print(name, "stand-field check too" if strict else "VQF's check",
+                      mag_detection([c for c in cases if c.dataset == name], strict=strict))
+    else:
+        print(table(datasets(args.data, quick=args.quick)))
 
 
 if __name__ == "__main__":  # pragma: no cover

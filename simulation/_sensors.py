@@ -45,6 +45,34 @@ def random_misplacement(rng: np.random.Generator, max_deg: float) -> np.ndarray:
     return axis * rng.uniform(0.0, max_deg)
 
 
+def mag_disturbance_world(name: str, t_s: np.ndarray, pos_m: np.ndarray, cfg: SimulationConfig, duration_s: float) -> np.ndarray:
+    """The local field disturbance (world frame, µT) at each sample: a dipole near the floor (one
+    object in the room: the same for both sensors, its field depending on where each sensor is) and a
+    time-limited field on the thigh sensor. Drawn from its own stream of the seed, so the other
+    imperfections stay what they were."""
+    out = np.zeros((len(t_s), 3))
+    if cfg.mag_dipole_ut == 0 and cfg.mag_transient_ut == 0:
+        return out
+    rng = np.random.default_rng([cfg.seed, 0x3A6])
+    az, d, h = rng.uniform(0, 2 * np.pi), rng.uniform(0.4, 0.7), rng.uniform(0.1, 0.4)
+    where = np.array([d * np.cos(az), h, d * np.sin(az)])  # world: y up, floor at 0
+    moment = rng.standard_normal(3)
+    moment /= np.linalg.norm(moment)
+    t_start = rng.uniform(0.25 * duration_s, max(0.25 * duration_s, 0.75 * duration_s - cfg.mag_transient_s))
+    direction = rng.standard_normal(3)
+    direction /= np.linalg.norm(direction)
+    if cfg.mag_dipole_ut > 0:
+        r = pos_m - where
+        rn = np.linalg.norm(r, axis=1, keepdims=True)
+        rh = r / rn
+        k = cfg.mag_dipole_ut * 0.5**3  # equatorial field at 0.5 m
+        out += k * (3.0 * (rh @ moment)[:, None] * rh - moment) / rn**3
+    if cfg.mag_transient_ut > 0 and name == "thigh":
+        u = np.clip(np.minimum(t_s - t_start, t_start + cfg.mag_transient_s - t_s), 0.0, 1.0)  # 1 s ramps
+        out += cfg.mag_transient_ut * (0.5 - 0.5 * np.cos(np.pi * u))[:, None] * direction
+    return out
+
+
 def sample_sensor(
     name: SensorName,
     clean: CleanSensor,
@@ -118,9 +146,13 @@ def sample_sensor(
     gyr_meas = gyr * gyr_scale + gyr_bias + walk + rng.standard_normal((m, 3)) * cfg.gyr_noise_rad_s
     acc_meas = acc * acc_scale + acc_bias + rng.standard_normal((m, 3)) * cfg.acc_noise_m_s2
     mag = None
+    mag_dist = None
     if cfg.with_magnetometer:
-        hard_iron = rng.uniform(-5.0, 5.0, 3)
-        mag = Q.rotate_inv(quat_wxyz, MAG_WORLD_UT) + hard_iron + rng.standard_normal((m, 3)) * 0.3
+        hard_iron = rng.uniform(-cfg.mag_hard_iron_max_ut, cfg.mag_hard_iron_max_ut, 3)
+        pos = np.column_stack([np.interp(t_true, t_grid, clean.position_m[:, j]) for j in range(3)])
+        dist_world = mag_disturbance_world(name, t_true, pos, cfg, duration)
+        mag_dist = np.linalg.norm(dist_world, axis=1)
+        mag = Q.rotate_inv(quat_wxyz, MAG_WORLD_UT + dist_world) + hard_iron + rng.standard_normal((m, 3)) * 0.3
 
     mq = mount.as_quat()
     stream = SensorStream(sensor=name, t_s=t_rep, acc_m_s2=acc_meas, gyr_rad_s=gyr_meas, mag_ut=mag)
@@ -145,6 +177,7 @@ def sample_sensor(
         quat_world_wxyz=quat_wxyz,
         hip_centre_in_sensor_m=None if hip_centre_in_sensor_m is None else vec3(hip_centre_in_sensor_m),
         soft_tissue_max_deg=float(soft_tissue_max_deg),
+        mag_disturbance_ut=mag_dist,
     )
     return SampledSensor(stream=stream, truth=truth, gaps=gaps)
 

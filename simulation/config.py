@@ -129,7 +129,16 @@ class SimulationConfig:
         stand, between_reps, rise, peak, lower or a start time in s; REP a 1-based rep number or
         "all" (default: one drawn from the seed); SENSORS both, thigh or pelvis. The truth lists
         every hole (Truth.gaps, Truth.dropouts) and flags each rep a hole cut (TruthRep.cut_by_gap).
-    with_magnetometer: add mx,my,mz (clean indoor field, hard-iron offset, noise).
+    with_magnetometer: add mx,my,mz (indoor field, per-sensor hard-iron offset, noise);
+        mag_hard_iron_max_ut: hard-iron offset per axis U(+-max) (0: a sensor calibrated in the device);
+        mag_dipole_ut: a ferromagnetic object near the floor (a steel chair, a radiator; a dipole at a
+        seeded place 0.4-0.7 m from the patient, 0.1-0.4 m high), given as its field at 0.5 m (uT):
+        the disturbance depends on where each sensor is, so it differs between thigh and pelvis and
+        changes as they move; 0 = none;
+        mag_transient_ut / mag_transient_s: a time-limited disturbance of the thigh sensor (leaning on
+        a steel frame): a world-frame field of that size in a seeded direction for that long (1 s
+        ramps), starting at a seeded time in the middle half of the session; 0 = none.
+        The truth carries each sensor's disturbance size per sample (SensorTruth.mag_disturbance_ut).
     internal_rate_hz: fine grid on which the motion is built and differentiated.
 
     Faults (for testing the processing core's placement checks; the truth keeps the physical identity)
@@ -199,6 +208,10 @@ class SimulationConfig:
     packet_loss_in_stand: bool = False
     dropouts: tuple[Dropout, ...] = ()
     with_magnetometer: bool = False
+    mag_hard_iron_max_ut: float = 5.0
+    mag_dipole_ut: float = 0.0
+    mag_transient_ut: float = 0.0
+    mag_transient_s: float = 8.0
     swap_sensors: bool = False
     still_sensor: str | None = None
     allow_short_stand: bool = False
@@ -251,6 +264,10 @@ class SimulationConfig:
         for name in ("partial_rep_prob", "compensation_prob", "turn_between_sets_prob"):
             v = getattr(self, name)
             _require(0 <= v <= 1, name, v, "use a probability in [0, 1]")
+        _require(0 <= self.mag_hard_iron_max_ut <= 50, "mag_hard_iron_max_ut", self.mag_hard_iron_max_ut, "use 0..50 uT")
+        _require(0 <= self.mag_dipole_ut <= 200, "mag_dipole_ut", self.mag_dipole_ut, "use 0..200 uT")
+        _require(0 <= self.mag_transient_ut <= 200, "mag_transient_ut", self.mag_transient_ut, "use 0..200 uT")
+        _require(2.0 <= self.mag_transient_s <= 600, "mag_transient_s", self.mag_transient_s, "use 2..600 s")
         _require(0 <= self.packet_loss < 0.5, "packet_loss", self.packet_loss, "use a fraction in [0, 0.5)")
         _require(self.packet_loss_burst_samples >= 1, "packet_loss_burst_samples",
                  self.packet_loss_burst_samples, "use a mean burst of >= 1 sample")

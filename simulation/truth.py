@@ -103,6 +103,8 @@ class SensorTruth:
     #: joint-centre method estimates (for the bone-fixed mount; soft tissue turns the sensor about it)
     hip_centre_in_sensor_m: tuple[float, float, float] | None = None
     soft_tissue_max_deg: float = 0.0  # largest rotation of the sensor relative to its bone
+    #: |local magnetic disturbance| (µT) at each delivered sample (with_magnetometer; not in JSON)
+    mag_disturbance_ut: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,7 @@ def _sensor_to_json(s: SensorTruth) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(s):
         v = getattr(s, f.name)
-        if f.name == "quat_world_wxyz":
+        if f.name in ("quat_world_wxyz", "mag_disturbance_ut"):
             continue
         if isinstance(v, np.ndarray):
             out[f.name] = _round_list(v, 7)
