@@ -87,7 +87,15 @@ def stitch_heading(q_end: np.ndarray, gyr_before: np.ndarray, q_first: np.ndarra
 
 
 def _rotate_heading(quats: np.ndarray, h: float) -> np.ndarray:
-    out: np.ndarray = Q.mul(Q.about_axis("Z", np.asarray(h)), quats)
+    """Rz(h) ⊗ q for one (4,) or (N, 4) quaternions: ``Q.mul(Q.about_axis("Z", h), q)`` with its zero
+    terms left out (the same rounding; written column by column — this turns whole filter runs)."""
+    c, s = np.cos(0.5 * h), np.sin(0.5 * h)
+    w, x, y, z = quats[..., 0], quats[..., 1], quats[..., 2], quats[..., 3]
+    out = np.empty(np.shape(quats))
+    out[..., 0] = c * w - s * z
+    out[..., 1] = c * x - s * y
+    out[..., 2] = c * y + s * x
+    out[..., 3] = c * z + s * w
     return out
 
 
