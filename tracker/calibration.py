@@ -550,7 +550,8 @@ class Calibrator:
             w, x, y, z = (q[::4, i][v] for i in range(4))
             up_x = 2.0 * (x * z - w * y)  # the sensor's +x axis' up component (third row of R(q))
             a = np.degrees(np.arccos(np.clip(up_x, -1, 1)))
-            incl[n] = float(np.percentile(a, 99) - np.percentile(a, 1))
+            p1, p99 = np.percentile(a, [1, 99])  # one partition for both
+            incl[n] = float(p99 - p1)
         self.motion_diagnostics_ = {"p95_speed_rad_s": speed, "inclination_range_deg": incl}
         if speed["thigh"] < self.min_motion_rad_s and speed["pelvis"] < self.min_motion_rad_s:
             raise CalibrationError(

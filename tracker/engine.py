@@ -125,6 +125,11 @@ _AGREE_BASE_DEG = 4.0
 _AGREE_PER_OOP = 0.35
 
 
+def _clip(x: float, lo: float, hi: float) -> float:
+    """np.clip for one float (NaN stays NaN) without its per-call overhead — this runs per rep."""
+    return float(min(max(x, lo), hi))
+
+
 def rep_confidence(
     d: DetectedRep, sol: AngleSolution, axis_confidence: float, heading_max_sigma_deg: float
 ) -> tuple[float, str, RepDiagnostics]:
@@ -135,30 +140,31 @@ def rep_confidence(
     jc = bool(sol.joint_centre[i_pk])
     sign = 1.0 if d.peak_hip_deg >= 0 else -1.0
     v = sol.valid[m]
-    pk3 = float(sign * np.max(sign * sol.hip_3d_deg[m][v])) if v.any() else float("nan")
-    pks = float(sign * np.max(sign * sol.hip_sagittal_deg[m][v])) if v.any() else float("nan")
+    peak = np.max if sign > 0 else np.min  # the extreme in the rep's direction
+    pk3 = float(peak(sol.hip_3d_deg[m][v])) if v.any() else float("nan")
+    pks = float(peak(sol.hip_sagittal_deg[m][v])) if v.any() else float("nan")
     oop = float(sol.out_of_plane_deg[i_pk])
     explained = _AGREE_BASE_DEG + _AGREE_PER_OOP * oop
     sigma = sol.constant.sigma_deg if sol.constant is not None else float("inf")
     reasons: list[tuple[float, str]] = []
     if jc:  # 1 up to _SIGMA_FREE_DEG, 0.5 at the observability limit
-        f_head = float(np.clip(1.0 - 0.5 * max(0.0, sigma - _SIGMA_FREE_DEG) / max(heading_max_sigma_deg - _SIGMA_FREE_DEG, 1e-9), 0.5, 1.0))
+        f_head = _clip(1.0 - 0.5 * max(0.0, sigma - _SIGMA_FREE_DEG) / max(heading_max_sigma_deg - _SIGMA_FREE_DEG, 1e-9), 0.5, 1.0)
         reasons.append((f_head, f"relative heading uncertain (±{sigma:.1f}°)"))
     else:
         f_head = _SAGITTAL_FACTOR
         reasons.append((f_head, "relative heading not observable: heading-free sagittal estimate"))
     frac = d.hole_s / max(d.duration_s, 1e-9)  # scattered lost packets cost nothing (the filters bridge them) …
-    f_gap = float(np.clip(1.0 - frac, 0.2, 1.0))
+    f_gap = _clip(1.0 - frac, 0.2, 1.0)
     if d.longest_gap_s >= _GAP_FLAG_S or d.peak_at_gap or d.end_reason in ("valley_gap", "data_end"):
         f_gap = min(f_gap, _GAP_FACTOR)  # … a hole the rep was cut by makes it low-confidence
     gap_text = "data gap during the rep" + (" at its peak" if d.peak_at_gap else "") + (f" ({d.missing_s:.1f} s missing)" if d.missing_s > 0 else "")
     if d.end_reason == "data_end":
         gap_text = "the recording ended during the rep"
     reasons.append((f_gap, gap_text))
-    f_axis = float(np.clip(axis_confidence / 0.6, 0.3, 1.0)) if np.isfinite(axis_confidence) else 1.0
+    f_axis = _clip(axis_confidence / 0.6, 0.3, 1.0) if np.isfinite(axis_confidence) else 1.0
     reasons.append((f_axis, "flexion axis poorly identified"))
     diff = abs(pk3 - pks) if jc and np.isfinite(pk3) and np.isfinite(pks) else 0.0
-    f_agree = float(np.clip(1.0 - max(0.0, diff - explained) / (2.0 * explained), 0.3, 1.0))
+    f_agree = _clip(1.0 - max(0.0, diff - explained) / (2.0 * explained), 0.3, 1.0)
     reasons.append((f_agree, f"3D and sagittal estimates disagree by {diff:.0f}° (out-of-plane motion explains ≤ {explained:.0f}°)"))
     conf = f_head * f_gap * f_axis * f_agree
     reason = min(reasons)[1] if conf < LOW_CONFIDENCE_BELOW else ""

@@ -86,8 +86,18 @@ def stitch_heading(q_end: np.ndarray, gyr_before: np.ndarray, q_first: np.ndarra
     return float(2.0 * np.arctan2(r[3], r[0]))
 
 
-def _rotate_heading(quats: np.ndarray, h: float) -> np.ndarray:
-    out: np.ndarray = Q.mul(Q.about_axis("Z", np.asarray(h)), quats)
+def _rotate_heading(quats: np.ndarray, h: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Rz(h) ⊗ q for one (4,) or (N, 4) quaternions: ``Q.mul(Q.about_axis("Z", h), q)`` with its zero
+    terms left out (the same rounding; written column by column — this turns whole filter runs).
+    ``out``: where to write (not ``quats`` itself)."""
+    c, s = np.cos(0.5 * h), np.sin(0.5 * h)
+    w, x, y, z = quats[..., 0], quats[..., 1], quats[..., 2], quats[..., 3]
+    if out is None:
+        out = np.empty(np.shape(quats))
+    out[..., 0] = c * w - s * z
+    out[..., 1] = c * x - s * y
+    out[..., 2] = c * y + s * x
+    out[..., 3] = c * z + s * w
     return out
 
 
@@ -125,17 +135,18 @@ class OrientationEstimator:
                 out = vqf.offlineVQF(gyr, acc, None, grid.dt_s, {"tauAcc": self.tau_acc_s})
             else:
                 out = vqf.VQF(grid.dt_s, tauAcc=self.tau_acc_s).updateBatch(gyr, acc)
-            quats[a:b] = out["quat6D"]
+            q_run = out["quat6D"]
             bias[a:b] = out["bias"]
             h = None
             if r > 0 and np.isfinite(links[r]):
                 lo = max(int(starts[r - 1]), a - LINK_WINDOW_N)
                 before = grid.gyr_rad_s[lo:a] - bias[lo:a]
-                h = stitch_heading(quats[a - 1], before, quats[a], grid.gyr_rad_s[a] - bias[a - 1], float(links[r]))
+                h = stitch_heading(quats[a - 1], before, q_run[0], grid.gyr_rad_s[a] - bias[a - 1], float(links[r]))
             if h is None:
                 k_block += r > 0
-            else:
-                quats[a:b] = _rotate_heading(quats[a:b], h)
+                quats[a:b] = q_run
+            else:  # straight from the filter's output into place
+                _rotate_heading(q_run, h, out=quats[a:b])
             block[a:b] = k_block
         self.orientation_ = SensorOrientation(
             t_s=grid.t_s,

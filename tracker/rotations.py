@@ -114,8 +114,25 @@ def quat_to_matrix(q_wxyz: np.ndarray) -> np.ndarray:
     The result is a view of a (3, 3, N) array: each matrix entry is one contiguous series, so the
     element-wise formulas that read single entries over a whole session (tracker/joint_angles.py)
     run on contiguous memory."""
+    return matrix_from_components(q_wxyz[:, 0], q_wxyz[:, 1], q_wxyz[:, 2], q_wxyz[:, 3])
+
+
+def mul_const(q_wxyz: np.ndarray, c_wxyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """q ⊗ c for (N, 4) ``q`` and one quaternion ``c``: the product's w, x, y, z as four contiguous
+    series (what :func:`matrix_from_components` reads)."""
     w, x, y, z = q_wxyz[:, 0], q_wxyz[:, 1], q_wxyz[:, 2], q_wxyz[:, 3]
-    r = np.empty((3, 3, len(q_wxyz)))
+    cw, cx, cy, cz = (float(v) for v in c_wxyz)
+    return (
+        w * cw - x * cx - y * cy - z * cz,
+        w * cx + x * cw + y * cz - z * cy,
+        w * cy - x * cz + y * cw + z * cx,
+        w * cz + x * cy - y * cx + z * cw,
+    )
+
+
+def matrix_from_components(w: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """:func:`quat_to_matrix` from the quaternions' four component series."""
+    r = np.empty((3, 3, len(w)))
     xx, yy, zz = x * x, y * y, z * z
     xy, xz, yz = x * y, x * z, y * z
     wx, wy, wz = w * x, w * y, w * z

@@ -137,8 +137,12 @@ def stand_gyro_bias(streams: list[SensorStream] | tuple[SensorStream, ...], stan
 
 
 def _run_to_block(o: SensorOrientation, run: np.ndarray) -> np.ndarray:
-    first = np.searchsorted(o.segment, np.maximum(run, 0))
-    out: np.ndarray = np.where(run >= 0, o.block[np.minimum(first, len(o.block) - 1)], -1)
+    """Each grid row's heading block from its filter run (−1 outside every run): a per-run table
+    (runs are few) looked up per row."""
+    n_runs = int(max(run.max(initial=0), o.segment[-1])) + 1
+    first = np.searchsorted(o.segment, np.arange(n_runs))
+    table = o.block[np.minimum(first, len(o.block) - 1)]
+    out: np.ndarray = np.where(run >= 0, table.take(np.maximum(run, 0)), -1)
     return out
 
 
