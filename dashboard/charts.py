@@ -107,6 +107,15 @@ def _date_title(df: pd.DataFrame, original: pd.DataFrame) -> str:
     return "Week" if len(df) < len(original) else "Date"
 
 
+def _time_x(title: str) -> alt.X:
+    """The history charts' time axis: short dates that never overprint each other on a phone."""
+    return alt.X("started_at:T", title=title, axis=alt.Axis(format="%d %b", labelOverlap="greedy", labelAngle=0))
+
+
+#: One colour per drill; the legend under the chart, so on a phone the plot keeps the width.
+DRILL_COLOR = alt.Color("drill:N", title="Drill", legend=alt.Legend(orient="bottom", direction="vertical"))
+
+
 def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> Layered:
     """ROM per session over time, one colour per drill, with each drill's target as a dashed line."""
     _need(history, ["rom_deg", "target_rom_deg"], "history")
@@ -114,8 +123,8 @@ def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> Layered:
     base = base.astype({"rom_deg": "float64", "target_rom_deg": "float64"})
     df = weekly(base, ["rom_deg", "target_rom_deg"])
     when = _date_title(df, base)
-    x = alt.X("started_at:T", title=when)
-    color = alt.Color("drill:N", title="Drill")
+    x = _time_x(when)
+    color = DRILL_COLOR
     rom = (
         alt.Chart(df.dropna(subset=["rom_deg"]))
         .mark_line(point=len(df) <= MAX_HISTORY_POINTS)
@@ -150,14 +159,14 @@ def reps_vs_prescribed_chart(history: pd.DataFrame, *, height: int = 300) -> Lay
         }
     )
     df = weekly(full, ["reps_done", "compensated", "prescribed"])  # per session, averaged over the week
-    x = alt.X("started_at:T", title=_date_title(df, full))
+    x = _time_x(_date_title(df, full))
     bars = (
         alt.Chart(df)
         .mark_bar(opacity=0.8)
         .encode(
             x=x,
             y=alt.Y("reps_done:Q", title="Reps"),
-            color=alt.Color("drill:N", title="Drill"),
+            color=DRILL_COLOR,
             tooltip=[alt.Tooltip("started_at:T", title="Date"), "drill:N", "reps_done:Q", "prescribed:Q", "compensated:Q"],
         )
     )
@@ -181,7 +190,7 @@ def pain_chart(history: pd.DataFrame, *, height: int = 260) -> alt.Chart:
         alt.Chart(df)
         .mark_line(point=len(df) <= MAX_HISTORY_POINTS, color=PAIN_COLOR)
         .encode(
-            x=alt.X("started_at:T", title=_date_title(df, full)),
+            x=_time_x(_date_title(df, full)),
             y=alt.Y("pain:Q", title="Pain (0–10)", scale=alt.Scale(domain=[0, 10])),
             tooltip=[alt.Tooltip("started_at:T", title="Date"), "pain:Q"],
         )
@@ -201,9 +210,9 @@ def compensation_trend_chart(history: pd.DataFrame, *, height: int = 260) -> alt
         alt.Chart(df)
         .mark_line(point=len(df) <= MAX_HISTORY_POINTS)
         .encode(
-            x=alt.X("started_at:T", title=_date_title(df, full)),
+            x=_time_x(_date_title(df, full)),
             y=alt.Y("compensation_pct:Q", title="Compensated reps (%)", scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("drill:N", title="Drill"),
+            color=DRILL_COLOR,
             tooltip=[alt.Tooltip("started_at:T", title="Date"), "drill:N", alt.Tooltip("compensation_pct:Q", format=".0f")],
         )
         .properties(height=height, title="Compensation rate")

@@ -173,3 +173,18 @@ def test_a_year_of_sessions_is_drawn_as_weekly_means() -> None:
         assert all(len(v) <= 2 * 54 for v in _datasets(d).values())
     short = charts.rom_trend_chart(history_frame(n=30)).to_dict()
     assert len(_layer_data(short, short["layer"][0])) == 30  # short: as is
+
+
+def test_history_charts_fit_a_phone() -> None:
+    """At 390 px a right-hand legend took half the plot and the dates printed over each other: every
+    history chart drops overlapping date labels, and the drill legend sits under the plot."""
+    h = history_frame()
+    for make in (charts.rom_trend_chart, charts.reps_vs_prescribed_chart, charts.pain_chart, charts.compensation_trend_chart):
+        spec = make(h).to_dict()
+        layers = spec.get("layer", [spec])
+        x_axes = [layer["encoding"]["x"].get("axis", {}) for layer in layers if "x" in layer.get("encoding", {})]
+        assert x_axes and all(a.get("labelOverlap") == "greedy" for a in x_axes), make.__name__
+        for layer in layers:
+            color = layer.get("encoding", {}).get("color")
+            if color is not None and color.get("field") == "drill":
+                assert color["legend"]["orient"] == "bottom", make.__name__
