@@ -112,11 +112,13 @@ def _time_x(title: str) -> alt.X:
     return alt.X("started_at:T", title=title, axis=alt.Axis(format="%d %b", labelOverlap="greedy", labelAngle=0))
 
 
-#: One colour per drill; the legend under the chart, so on a phone the plot keeps the width.
+#: One colour per drill; the legend under the chart, so on a phone the plot keeps the width (the charts
+#: that carry it are LEGEND_PX taller, so the plot keeps its height too).
+LEGEND_PX = 90
 DRILL_COLOR = alt.Color("drill:N", title="Drill", legend=alt.Legend(orient="bottom", direction="vertical"))
 
 
-def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> Layered:
+def rom_trend_chart(history: pd.DataFrame, *, height: int = 340 + LEGEND_PX) -> Layered:
     """ROM per session over time, one colour per drill, with each drill's target as a dashed line."""
     _need(history, ["rom_deg", "target_rom_deg"], "history")
     base = _history_base(history)[["started_at", "drill", "rom_deg", "target_rom_deg"]]
@@ -143,7 +145,7 @@ def rom_trend_chart(history: pd.DataFrame, *, height: int = 340) -> Layered:
     return alt.layer(rom, target).properties(height=height, title="Range of motion vs target")
 
 
-def reps_vs_prescribed_chart(history: pd.DataFrame, *, height: int = 300) -> Layered:
+def reps_vs_prescribed_chart(history: pd.DataFrame, *, height: int = 300 + LEGEND_PX) -> Layered:
     """Reps done per session (bars; compensated share darker) against prescribed sets × reps (ticks)."""
     _need(history, ["rep_count", "prescribed_sets", "prescribed_reps", "compensation_count"], "history")
     df = _history_base(history)
@@ -198,7 +200,7 @@ def pain_chart(history: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     )
 
 
-def compensation_trend_chart(history: pd.DataFrame, *, height: int = 260) -> alt.Chart:
+def compensation_trend_chart(history: pd.DataFrame, *, height: int = 260 + LEGEND_PX) -> alt.Chart:
     """Share of reps flagged for compensation per session, one line per drill (0–100 %)."""
     _need(history, ["compensation_rate"], "history")
     df = _history_base(history)
