@@ -12,8 +12,6 @@ hidden from the browser. The store and the ingestion service are passed through 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -26,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dashboard.live_client import SERVICE_URL_ENV
+from sensors.virtual.process import DIES_WITH_PARENT
 from store.config import DATA_DIR_ENV, DATABASE_URL_ENV
 
 #: What `streamlit run` starts: the router as an st.App with the sign-in cookie route (asgi.py).
@@ -50,12 +49,6 @@ STREAMLIT_OPTIONS: dict[str, str] = {
 
 class DashboardStartError(RuntimeError):
     """The Streamlit process exited or did not answer on its port in time."""
-
-
-def _die_with_launcher() -> None:  # runs in the child between fork and exec
-    """The Streamlit child gets SIGTERM when the launcher dies, however it dies (PR_SET_PDEATHSIG)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -105,7 +98,7 @@ def start(
         cwd=str(APP_PATH.parent.parent),
         stdout=out,
         stderr=out,
-        preexec_fn=_die_with_launcher if sys.platform.startswith("linux") else None,
+        **DIES_WITH_PARENT,  # the Streamlit child ends with the launcher, however it ends
     )
     if wait:
         try:

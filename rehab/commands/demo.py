@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.table import Table
 
 from rehab.commands.errors import fail
+from sensors.virtual.process import DIES_WITH_PARENT
 
 if TYPE_CHECKING:  # the CLI imports the store only when a command runs
     from rehab.clinic import SeedReport
@@ -130,6 +131,7 @@ def _start_ingest_service(
         [*_rehab_exe(), "serve", "--port", "0", "--virtual-sensors", "--data-dir", str(data_dir),
          "--ready-file", str(ready), *(("--virtual-pace", str(pace)) if pace is not None else ())],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        **DIES_WITH_PARENT,  # a demo stopped by SIGTERM or SIGKILL left this service and its sensors running
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:

@@ -32,9 +32,15 @@ DEFAULT_COMMAND: tuple[str, ...] = (sys.executable, "-m", "sensors.virtual")
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:  # runs in the child between fork and exec
+    """A child process gets SIGTERM when its parent dies, however it dies (PR_SET_PDEATHSIG): the
+    helper processes of the demo, the dashboard and virtual sensors never outlive what started them."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+#: ``subprocess.Popen`` keyword for a child that dies with its parent (Linux; elsewhere nothing).
+DIES_WITH_PARENT: dict[str, Any] = {"preexec_fn": die_with_parent} if sys.platform.startswith("linux") else {}
 
 
 def _event(line: str | bytes) -> dict[str, Any] | None:
@@ -88,7 +94,7 @@ class VirtualSensorProcess:
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             *self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            **DIES_WITH_PARENT,
         )  # fmt: skip
         assert self.process.stdout is not None
         deadline = time.monotonic() + self.ready_timeout_s
@@ -136,7 +142,7 @@ class VirtualSensorProcess:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the child's stderr for its lifetime, closed by stop_blocking()
         self.popen = proc = subprocess.Popen(
             self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            **DIES_WITH_PARENT,
         )  # fmt: skip
         assert proc.stdout is not None
         sel = selectors.DefaultSelector()

@@ -122,3 +122,51 @@ def test_stopping_the_launcher_stops_the_streamlit_child(tmp_path: Path, how: st
                 os.kill(pid, signal.SIGKILL)
         launcher.wait(10)
 
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+@pytest.mark.slow
+def test_stopping_the_demo_stops_every_process_it_started(tmp_path: Path) -> None:
+    """`make run` stopped by SIGTERM (a closed terminal, a service manager): the dashboard, the ingestion
+    service and its virtual sensors go with it (the ingestion service and its sensors used to stay)."""
+    port = free_port()
+    exe = Path(sys.executable).with_name("rehab")
+    demo = subprocess.Popen(
+        [str(exe), "demo", "--no-live", "--weeks", "1", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline and demo.poll() is None, "the demo's dashboard did not start"
+            time.sleep(0.3)
+        deadline = time.monotonic() + 30
+        while len(started := _descendants(demo.pid)) < 3:  # streamlit, rehab serve, its virtual sensors
+            assert time.monotonic() < deadline, f"expected the dashboard, the service and its sensors: {started}"
+            time.sleep(0.2)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(15)
+        deadline = time.monotonic() + 20
+        while alive := [p for p in started if _alive(p)]:
+            assert time.monotonic() < deadline, f"processes outlived the demo after SIGTERM: {alive}"
+            time.sleep(0.2)
+    finally:
+        for pid in [demo.pid, *started]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        demo.wait(10)
