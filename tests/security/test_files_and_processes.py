@@ -82,22 +82,27 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _wait_for_dashboard(port: int, proc: subprocess.Popen[bytes], *, timeout_s: float) -> None:
+    """Until the dashboard on ``port`` answers its health check (``proc``, what serves it, must live)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, f"the dashboard on port {port} did not start"
+        time.sleep(0.3)
+
+
 def _start_launcher(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     launcher = subprocess.Popen(
         [sys.executable, "-m", "dashboard.launch", "--port", str(port), "--data-dir", str(tmp_path / "data")],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline and launcher.poll() is None, "dashboard did not start"
-        time.sleep(0.3)
+    _wait_for_dashboard(port, launcher, timeout_s=90)
     (child,) = _children(launcher.pid)
     return launcher, child
 
@@ -145,16 +150,7 @@ def test_stopping_the_demo_stops_every_process_it_started(tmp_path: Path) -> Non
     )  # fmt: skip
     started: list[int] = []
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline and demo.poll() is None, "the demo's dashboard did not start"
-            time.sleep(0.3)
+        _wait_for_dashboard(port, demo, timeout_s=120)
         deadline = time.monotonic() + 30
         while len(started := _descendants(demo.pid)) < 3:  # streamlit, rehab serve, its virtual sensors
             assert time.monotonic() < deadline, f"expected the dashboard, the service and its sensors: {started}"
