@@ -71,22 +71,24 @@ def hinge_onset(x: np.ndarray, y: np.ndarray, *, n_grid: int = 40) -> float:
     if hi - lo < 4.0 or len(x) < 8:
         return float("nan")
     x0s = np.linspace(lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo), n_grid)
-    # all candidate breakpoints at once: normal equations of y ≈ a·x + b·h + c, h = max(0, x − x₀),
-    # assembled from sums (one (n_grid, n) hinge matrix instead of an (n_grid, n, 3) design)
-    h = np.maximum(0.0, x[None, :] - x0s[:, None])
-    n = float(len(x))
-    sx, sxx, sy, sxy = float(x.sum()), float(x @ x), float(y.sum()), float(x @ y)
-    sh, shh, sxh, shy = h.sum(1), (h * h).sum(1), h @ x, h @ y
-    ata = np.empty((n_grid, 3, 3))
-    ata[:, 0, 0], ata[:, 0, 1], ata[:, 0, 2] = sxx, sxh, sx
-    ata[:, 1, 0], ata[:, 1, 1], ata[:, 1, 2] = sxh, shh, sh
-    ata[:, 2, 0], ata[:, 2, 1], ata[:, 2, 2] = sx, sh, n
-    ata += 1e-9 * np.eye(3)
-    aty = np.stack([np.full(n_grid, sxy), shy, np.full(n_grid, sy)], axis=1)
-    coef = np.linalg.solve(ata, aty[..., None])[..., 0]
-    resid = coef[:, 0:1] * x[None, :] + coef[:, 1:2] * h + coef[:, 2:3] - y[None, :]
-    sse = (resid * resid).sum(1)
-    sse[coef[:, 1] <= 0] = np.inf
+    # all candidate breakpoints at once: the 3×3 normal equations of y ≈ a·x + b·h + c, h = max(0, x − x₀),
+    # from sums over one (n_grid, n) hinge matrix, solved in closed form (symmetric adjugate; a tiny
+    # ridge keeps a degenerate hinge finite) — this runs for every compensated rep
+    h = x[None, :] - x0s[:, None]
+    np.maximum(h, 0.0, out=h)
+    eps = 1e-9
+    a11, a13, a33 = float(x @ x) + eps, float(x.sum()), float(len(x)) + eps
+    r1, r3, syy = float(x @ y), float(y.sum()), float(y @ y)
+    a12, a23, a22, r2 = h @ x, h.sum(1), np.einsum("ij,ij->i", h, h) + eps, h @ y
+    c11, c12, c13 = a22 * a33 - a23 * a23, a13 * a23 - a12 * a33, a12 * a23 - a22 * a13
+    c22, c23, c33 = a11 * a33 - a13 * a13, a12 * a13 - a11 * a23, a11 * a22 - a12 * a12
+    det = a11 * c11 + a12 * c12 + a13 * c13
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ca = (c11 * r1 + c12 * r2 + c13 * r3) / det
+        cb = (c12 * r1 + c22 * r2 + c23 * r3) / det
+        cc = (c13 * r1 + c23 * r2 + c33 * r3) / det
+    sse = syy - (ca * r1 + cb * r2 + cc * r3)  # the least-squares residual, from the normal equations
+    sse[~(cb > 0)] = np.inf
     k = int(np.argmin(sse))
     return float(x0s[k]) if np.isfinite(sse[k]) else float("nan")
 

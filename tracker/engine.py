@@ -134,15 +134,18 @@ def rep_confidence(
     d: DetectedRep, sol: AngleSolution, axis_confidence: float, heading_max_sigma_deg: float
 ) -> tuple[float, str, RepDiagnostics]:
     """The rep's confidence, its reason when low, and the diagnostics behind both."""
-    a, b = np.searchsorted(sol.t_s, [d.start_s - 1e-9, d.end_s + 1e-9])
-    m = slice(int(a), int(b))
-    i_pk = min(int(np.searchsorted(sol.t_s, d.peak_s - 1e-9)), len(sol.t_s) - 1)
+    a, b, i_pk = (int(i) for i in np.searchsorted(sol.t_s, (d.start_s - 1e-9, d.end_s + 1e-9, d.peak_s - 1e-9)))
+    m = slice(a, b)
+    i_pk = min(i_pk, len(sol.t_s) - 1)
     jc = bool(sol.joint_centre[i_pk])
-    sign = 1.0 if d.peak_hip_deg >= 0 else -1.0
     v = sol.valid[m]
-    peak = np.max if sign > 0 else np.min  # the extreme in the rep's direction
-    pk3 = float(peak(sol.hip_3d_deg[m][v])) if v.any() else float("nan")
-    pks = float(peak(sol.hip_sagittal_deg[m][v])) if v.any() else float("nan")
+    h3, hs = sol.hip_3d_deg[m], sol.hip_sagittal_deg[m]
+    if not v.all():  # (a rep with a gap: its valid samples only)
+        h3, hs = h3[v], hs[v]
+    if len(h3):  # the extreme in the rep's direction
+        pk3, pks = (float(h.max() if d.peak_hip_deg >= 0 else h.min()) for h in (h3, hs))
+    else:
+        pk3 = pks = float("nan")
     oop = float(sol.out_of_plane_deg[i_pk])
     explained = _AGREE_BASE_DEG + _AGREE_PER_OOP * oop
     sigma = sol.constant.sigma_deg if sol.constant is not None else float("inf")

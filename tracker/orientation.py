@@ -87,18 +87,12 @@ def stitch_heading(q_end: np.ndarray, gyr_before: np.ndarray, q_first: np.ndarra
 
 
 def _rotate_heading(quats: np.ndarray, h: float, out: np.ndarray | None = None) -> np.ndarray:
-    """Rz(h) ⊗ q for one (4,) or (N, 4) quaternions: ``Q.mul(Q.about_axis("Z", h), q)`` with its zero
-    terms left out (the same rounding; written column by column — this turns whole filter runs).
+    """Rz(h) ⊗ q for one (4,) or (N, 4) quaternions: ``Q.mul(Q.about_axis("Z", h), q)`` as one matrix
+    product (left multiplication by a fixed quaternion is linear; this turns whole filter runs).
     ``out``: where to write (not ``quats`` itself)."""
     c, s = np.cos(0.5 * h), np.sin(0.5 * h)
-    w, x, y, z = quats[..., 0], quats[..., 1], quats[..., 2], quats[..., 3]
-    if out is None:
-        out = np.empty(np.shape(quats))
-    out[..., 0] = c * w - s * z
-    out[..., 1] = c * x - s * y
-    out[..., 2] = c * y + s * x
-    out[..., 3] = c * z + s * w
-    return out
+    left_t = np.array([[c, 0.0, 0.0, s], [0.0, c, s, 0.0], [0.0, -s, c, 0.0], [-s, 0.0, 0.0, c]])  # transposed
+    return np.matmul(quats, left_t, out=out)
 
 
 class OrientationEstimator:

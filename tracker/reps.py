@@ -412,11 +412,15 @@ class RepDetector:
         fall = _crossing_span(t[ipk:][::-1], s[ipk:][::-1], lo, hi)
         hold = max(0.0, float(near.sum() / self.rate_hz) - HOLD_EDGE_FACTOR * (rise + fall))
         comp = self.compensation.measure(hip, tilt, ipk)
-        holes = np.where(gap[1:], np.diff(t) - 1.0 / self.rate_hz, 0.0)
-        missing = float(np.sum(holes))
-        real = gap[1:] & (holes >= PEAK_HOLE_S)  # a hole, not a burst of lost packets
-        gap_t = np.concatenate([t[1:][real], t[:-1][real]])
-        peak_at_gap = bool(len(gap_t) and np.min(np.abs(gap_t - t[ipk])) <= 0.25)
+        missing = hole_s = longest = 0.0
+        peak_at_gap = False
+        if gap[1:].any():  # (most reps have none)
+            holes = np.where(gap[1:], np.diff(t) - 1.0 / self.rate_hz, 0.0)
+            missing, longest = float(np.sum(holes)), float(np.max(holes))
+            real = gap[1:] & (holes >= PEAK_HOLE_S)  # a hole, not a burst of lost packets
+            hole_s = float(np.sum(holes[real]))
+            gap_t = np.concatenate([t[1:][real], t[:-1][real]])
+            peak_at_gap = bool(len(gap_t) and np.min(np.abs(gap_t - t[ipk])) <= 0.25)
         return DetectedRep(
             start_s=float(t[0]),
             peak_s=float(t[ipk]),
@@ -431,8 +435,8 @@ class RepDetector:
             emitted_at_s=float(t_now),
             end_reason=reason,
             missing_s=missing,
-            hole_s=float(np.sum(holes[holes >= PEAK_HOLE_S])),
-            longest_gap_s=float(np.max(holes)) if len(holes) else 0.0,
+            hole_s=hole_s,
+            longest_gap_s=longest,
             peak_at_gap=peak_at_gap,
         )
 

@@ -178,15 +178,20 @@ def resample_sensor(
     """
     nd = len(t_dst)
     parts = (signals,) if isinstance(signals, np.ndarray) else tuple(signals)
-    # every source channel as a 1-D series (strided columns: gathered from in place, never copied)
-    cols = [quat_wxyz[:, i] for i in range(4)] + [p[:, i] for p in parts for i in range(p.shape[1])]
-    out = np.empty((len(cols), nd))
+    # every source channel as one contiguous series: one strided pass here, then every gather reads
+    # contiguous memory (a strided column's take copies the column first, for each of its two gathers)
+    src = np.empty((4 + sum(p.shape[1] for p in parts), len(t_src)))
+    src[:4] = quat_wxyz.T
+    row = 4
+    for p in parts:
+        src[row : row + p.shape[1]] = p.T
+        row += p.shape[1]
+    out = np.empty((len(src), nd))
     spans = [(a, b) for a, b in _segment_spans(segment_src) if b - a >= 2]
     valid = np.zeros(nd, dtype=bool)
     seg_out = np.full(nd, -1)
-    # the gathers write straight into ``out`` and two reused buffers: a fresh (k, N) temporary per
+    # the gathers write straight into ``out`` and one reused buffer: a fresh (k, N) temporary per
     # step costs more in page faults than the arithmetic on it
-    buf_q: np.ndarray | None = None
     buf: np.ndarray | None = None
     for a, b in spans:
         ts = t_src[a:b]
@@ -199,26 +204,18 @@ def resample_sensor(
         jm = j - 1
         t0 = ts.take(jm)
         u = (td - t0) / (ts.take(j) - t0)
-        if buf_q is None or buf is None or buf.shape[0] < hi - lo:
-            buf_q, buf = np.empty((4, hi - lo)), np.empty(hi - lo)
-        x0 = out[:, lo:hi]
-        x1q = buf_q[:, : hi - lo]
-        for i in range(4):
-            cols[i][a:b].take(jm, out=x0[i])
-            cols[i][a:b].take(j, out=x1q[i])
-        flip = np.einsum("in,in->n", x0[:4], x1q) < 0  # same hemisphere before interpolating
+        if buf is None or buf.shape[1] < hi - lo:
+            buf = np.empty((len(src), hi - lo))
+        x0, x1 = out[:, lo:hi], buf[:, : hi - lo]
+        for i, series in enumerate(src[:, a:b]):  # mode "clip": unbuffered (the indices are in range)
+            series.take(jm, out=x0[i], mode="clip")
+            series.take(j, out=x1[i], mode="clip")
+        flip = np.einsum("in,in->n", x0[:4], x1[:4]) < 0  # same hemisphere before interpolating
         if flip.any():
-            x1q[:, flip] *= -1.0
-        x1q -= x0[:4]
-        x1q *= u
-        x0[:4] += x1q
-        for i in range(4, len(cols)):
-            x1 = buf[: hi - lo]
-            cols[i][a:b].take(jm, out=x0[i])
-            cols[i][a:b].take(j, out=x1)
-            x1 -= x0[i]
-            x1 *= u
-            x0[i] += x1
+            x1[:4, flip] *= -1.0
+        x1 -= x0
+        x1 *= u
+        x0 += x1
         # normalised linear interpolation: identical to slerp within 1e-5 rad for the ≤ 0.05 rad
         # rotations between neighbouring samples, and ~20× faster
         x0[:4] /= np.sqrt(np.einsum("in,in->n", x0[:4], x0[:4]))
