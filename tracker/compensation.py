@@ -52,6 +52,8 @@ def excess_onset(x: np.ndarray, y: np.ndarray, *, level_deg: float = 0.4) -> flo
         # walk back from the peak while the excess stays above the level
         at_or_below = np.flatnonzero(excess <= level_deg)
         k = int(at_or_below[-1]) if len(at_or_below) else 0
+        if float(x[k]) == x0:  # converged: a refit would give the same line
+            break
         x0 = float(x[k])
     return x0
 

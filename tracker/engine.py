@@ -131,9 +131,9 @@ def _clip(x: float, lo: float, hi: float) -> float:
 
 
 def rep_confidence(
-    d: DetectedRep, sol: AngleSolution, axis_confidence: float, heading_max_sigma_deg: float
+    d: DetectedRep, sol: AngleSolution, axis_confidence: float, heading_max_sigma_deg: float, index: int = 0,
 ) -> tuple[float, str, RepDiagnostics]:
-    """The rep's confidence, its reason when low, and the diagnostics behind both."""
+    """The rep's confidence, its reason when low, and the diagnostics behind both (for rep ``index``)."""
     a, b, i_pk = (int(i) for i in np.searchsorted(sol.t_s, (d.start_s - 1e-9, d.end_s + 1e-9, d.peak_s - 1e-9)))
     m = slice(a, b)
     i_pk = min(i_pk, len(sol.t_s) - 1)
@@ -172,7 +172,7 @@ def rep_confidence(
     conf = f_head * f_gap * f_axis * f_agree
     reason = min(reasons)[1] if conf < LOW_CONFIDENCE_BELOW else ""
     diag = RepDiagnostics(
-        index=0, heading_method=METHOD_JOINT_CENTRE if jc else METHOD_SAGITTAL, peak_hip_3d_deg=pk3,
+        index=index, heading_method=METHOD_JOINT_CENTRE if jc else METHOD_SAGITTAL, peak_hip_3d_deg=pk3,
         peak_hip_sagittal_deg=pks, explained_difference_deg=explained, heading_sigma_deg=float(sigma),
         missing_s=float(d.missing_s), end_reason=d.end_reason, peak_at_gap=bool(d.peak_at_gap),
         heading_factor=f_head, gap_factor=f_gap, axis_factor=f_axis, agreement_factor=f_agree,
@@ -196,7 +196,7 @@ def assemble_reps(
     sets = assign_sets([d.start_s for d in detected], [d.end_s for d in detected], params.set_gap_s)
     reps, diags = [], []
     for i, (d, p, s, so) in enumerate(zip(detected, partial, sets, sols), start=1):
-        conf, reason, diag = rep_confidence(d, so, axis_confidence, heading_max_sigma_deg)
+        conf, reason, diag = rep_confidence(d, so, axis_confidence, heading_max_sigma_deg, i)
         c = d.compensation
         reps.append(
             Rep(
@@ -209,12 +209,8 @@ def assemble_reps(
                 confidence=conf, low_confidence_reason=reason,
             )
         )
-        diags.append(RepDiagnostics(**{**_asdict(diag), "index": i}))
+        diags.append(diag)
     return reps, diags
-
-
-def _asdict(d: RepDiagnostics) -> dict[str, Any]:
-    return {k: getattr(d, k) for k in RepDiagnostics.__dataclass_fields__}
 
 
 def summarise(reps: list[Rep], duration_s: float) -> SessionSummary:

@@ -41,6 +41,7 @@ from tracker.joint_centre import (
     lever_matrices,
     lowpass,
 )
+from tracker.rotations import unwrap
 
 #: The horizontal joint-centre accelerations are high-passed: a slowly varying inclination error of
 #: either filter leaks gravity into them (0.17 m/s² per degree), which no hip motion does.
@@ -110,7 +111,7 @@ def drift_offline(d_inst: np.ndarray, rest: np.ndarray, piece: np.ndarray, block
     for a, b, _ in spans:
         idx = np.flatnonzero(rest[a:b])
         if len(idx):
-            vals = np.unwrap(d_inst[a:b][idx])
+            vals = unwrap(d_inst[a:b][idx])
             out[a:b] = np.interp(np.arange(b - a), idx, vals)
     for a, b, _ in spans:  # pieces without a rest: continuity across the link
         if np.isfinite(out[a]) or block[a] < 0:
@@ -138,7 +139,7 @@ def drift_causal(d_inst: np.ndarray, rest: np.ndarray, block: np.ndarray, last: 
             r = d_inst[a:b][idx]
             if np.isfinite(prev):  # stay on the same branch as the previous value
                 r = prev + np.angle(np.exp(1j * (r - prev)))
-            r = np.unwrap(r)
+            r = unwrap(r)
             held = np.full(b - a, np.nan)
             held[idx] = r
             fill = np.maximum.accumulate(np.where(np.isfinite(held), np.arange(b - a), -1))

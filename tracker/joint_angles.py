@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tracker.rotations import from_rotation, matrix_from_components, mul_const
+from tracker.rotations import from_rotation, matrix_from_components, mul_const, unwrap
 
 
 def anatomical_axes(quat: np.ndarray, frame: np.ndarray) -> np.ndarray:
@@ -83,7 +83,7 @@ def heading_reference(heading: np.ndarray, rest: np.ndarray, block: np.ndarray, 
     edges = np.flatnonzero(np.diff(block) != 0) + 1
     prev = last
     for a, b in zip(np.r_[0, edges], np.r_[edges, len(heading)]):
-        h = np.unwrap(heading[a:b])
+        h = unwrap(heading[a:b])
         idx = np.flatnonzero(rest[a:b])
         if causal:
             if a == 0 and np.isfinite(prev):  # continue on the held value's branch

@@ -353,15 +353,18 @@ class RepDetector:
         idx = np.arange(n)
         peak_i = np.maximum.accumulate(np.where(new_peak, idx, 0))
         vmin = np.minimum.accumulate(s - seg) + seg  # lowest value since the latest peak
-        adj = gap.copy()  # samples next to a gap (both sides)
-        adj[:-1] |= gap[1:]
-        gmin = np.minimum.accumulate(np.where(adj, s, np.inf) - seg) + seg  # same, gap edges only
         exc = runmax - b
         sl = slice(k0, n)
         pv = slice(k0 - 1, n - 1)  # a valley is judged on the samples before the one rising out of it
         returned = s[sl] <= b + np.maximum(self.end_level_deg, self.end_fraction * exc[sl])
         valley = (runmax[pv] - vmin[pv] >= self.split_fraction * exc[pv]) & (s[sl] - vmin[pv] >= self.enter_deg)
-        valley_gap = (runmax[pv] - gmin[pv] >= self.enter_deg) & (s[sl] - gmin[pv] >= self.enter_deg)
+        adj = gap.copy()  # samples next to a gap (both sides)
+        adj[:-1] |= gap[1:]
+        if adj.any():
+            gmin = np.minimum.accumulate(np.where(adj, s, np.inf) - seg) + seg  # same, gap edges only
+            valley_gap = (runmax[pv] - gmin[pv] >= self.enter_deg) & (s[sl] - gmin[pv] >= self.enter_deg)
+        else:  # no gap in the rep (most): no valley can hide in one
+            valley_gap = np.zeros(n - k0, dtype=bool)
         w = self.settle_n
         settled = np.zeros(n - k0, dtype=bool)
         if n >= w:

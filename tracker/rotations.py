@@ -148,6 +148,20 @@ def matrix_from_components(w: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.nd
     return out
 
 
+def unwrap(angle_rad: np.ndarray) -> np.ndarray:
+    """np.unwrap of a 1-D series (default period 2π) in a few passes: each step's jump of more than
+    π is taken off as a whole number of turns (np.unwrap's generic path costs ~4× more)."""
+    p = np.asarray(angle_rad, dtype=float)
+    out = np.empty_like(p)
+    if len(p):
+        out[0] = p[0]
+        turns = np.round(np.diff(p) * (1.0 / (2.0 * np.pi)))
+        np.cumsum(turns, out=out[1:])
+        out[1:] *= -2.0 * np.pi
+        out[1:] += p[1:]
+    return out
+
+
 def rz(angle_rad: np.ndarray) -> np.ndarray:
     """(N,) → (N, 3, 3) rotations about earth z."""
     c, s = np.cos(angle_rad), np.sin(angle_rad)

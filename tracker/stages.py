@@ -37,7 +37,7 @@ from tracker.joint_angles import (
 from tracker.orientation import OrientationEstimator, SensorOrientation
 from tracker.raw import SensorStream
 from tracker.reps import DetectedRep, RepDetector
-from tracker.rotations import rotate_vec
+from tracker.rotations import rotate_vec, unwrap
 from tracker.timebase import GapPolicy, common_grid, native_grid, resample_sensor
 
 
@@ -367,7 +367,7 @@ class StreamingAngles:
         # the batch unwraps the pelvis heading along the block from its first row: continue from the last
         same = np.flatnonzero(grid.block == grid.block[-1])
         x = rotate_vec(grid.quat_pelvis[same], self.fp[:, 0])
-        self.head_unwrapped = float(np.unwrap(np.arctan2(x[:, 1], x[:, 0]))[-1])
+        self.head_unwrapped = float(unwrap(np.arctan2(x[:, 1], x[:, 0]))[-1])
         return self
 
     def _still_array(self, sol: AngleSolution, grid: SharedGrid) -> np.ndarray:
