@@ -618,9 +618,10 @@ class Engine:
         t_stand = self._find_stand()[1]
         grid = self._offline_grid()
         # the reps, found on the heading-free angles with the stand's frames, tell where the
-        # identification may end (the live mode identifies at the same points)
+        # identification may end (the live mode identifies at the same points); as live, the motion
+        # checks come with the identification (on all of the recording when it needs all of it)
         first = Calibrator(**p.calibrator).calibrate(grid.calibration_input(), self.side, self.exercise,
-                                                     identify_axes=False, stand_s=self._stand_s)
+                                                     identify_axes=False, check_motion=False, stand_s=self._stand_s)
         found = self._first_reps(grid, first, t_stand)
         ident: Identification | None = None
         for k in range(max(1, p.refine_reps), min(len(found), p.max_identify_reps) + 1):
