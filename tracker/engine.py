@@ -46,6 +46,7 @@ from tracker.raw import RawSession, SensorStream
 from tracker.reps import DetectedRep, RepDetector, assign_sets, label_partials
 from tracker.results import LOW_CONFIDENCE_BELOW, Calibration, Rep, RepDiagnostics, SessionAnalysis, SessionSummary
 from tracker.stages import (
+    AccRows,
     AngleSolution,
     AngleZeros,
     HeldState,
@@ -358,8 +359,8 @@ class _GridBuffer:
         block = bt * 100_000 + bp
         return SharedGrid(
             t_s=self.col("t", lo, hi), rate_hz=rate_hz, quat_thigh=self.col("qt", lo, hi), quat_pelvis=self.col("qp", lo, hi),
-            gyr_thigh=self.col("gt", lo, hi), gyr_pelvis=self.col("gp", lo, hi), acc_thigh=self.col("at", lo, hi),
-            acc_pelvis=self.col("ap", lo, hi), valid=self.col("v", lo, hi), block=block, piece=block,
+            gyr_thigh=self.col("gt", lo, hi), gyr_pelvis=self.col("gp", lo, hi),
+            acc=AccRows((self.col("at", lo, hi), self.col("ap", lo, hi))), valid=self.col("v", lo, hi), block=block, piece=block,
         )
 
 
@@ -620,7 +621,8 @@ class Engine:
         # the reps, found on the heading-free angles with the stand's frames, tell where the
         # identification may end (the live mode identifies at the same points); as live, the motion
         # checks come with the identification (on all of the recording when it needs all of it)
-        first = Calibrator(**p.calibrator).calibrate(grid.calibration_input(), self.side, self.exercise,
+        to_stand = int(np.searchsorted(grid.t_s, t_stand, side="right")) + 1  # all it reads is the stand
+        first = Calibrator(**p.calibrator).calibrate(grid.rows(0, to_stand).calibration_input(), self.side, self.exercise,
                                                      identify_axes=False, check_motion=False, stand_s=self._stand_s)
         found = self._first_reps(grid, first, t_stand)
         ident: Identification | None = None
@@ -659,7 +661,7 @@ class Engine:
         while True:
             t_end = min(float(grid.t_s[-1]), max(t_stand, float(grid.t_s[0])) + span_s)
             n = int(np.searchsorted(grid.t_s, t_end, side="right"))
-            part = grid if n >= len(grid.t_s) else _grid_head(grid, n)
+            part = grid if n >= len(grid.t_s) else grid.rows(0, n)
             sol = solve_angles(part, cal, self.side, self.heading, constant=UNOBSERVED)
             reps = self._detect(sol, flush=part is grid).reps_
             done = [r for r in reps if r.end_s <= t_end - p.revise_after_s - 1.0]
@@ -997,12 +999,6 @@ def _matching(det: RepDetector, target: DetectedRep | Rep) -> DetectedRep | None
         reps.append(last)
     cands = [r for r in reps if r.start_s < target.end_s and r.end_s > target.start_s]
     return min(cands, key=lambda r: abs(r.peak_s - target.peak_s)) if cands else None
-
-
-def _grid_head(grid: SharedGrid, n: int) -> SharedGrid:
-    """The first n rows of a grid."""
-    return dataclasses.replace(grid, **{f: getattr(grid, f)[:n] for f in (
-        "t_s", "quat_thigh", "quat_pelvis", "gyr_thigh", "gyr_pelvis", "acc_thigh", "acc_pelvis", "valid", "block", "piece")})
 
 
 #: The calibration stand is first looked for in this much recording from the start, seconds.

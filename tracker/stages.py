@@ -9,8 +9,10 @@ The calibration (tracker/calibration.py) sits between the grid and the angles.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +40,42 @@ from tracker.orientation import OrientationEstimator, SensorOrientation
 from tracker.raw import SensorStream
 from tracker.reps import DetectedRep, RepDetector
 from tracker.rotations import rotate_vec, unwrap
-from tracker.timebase import GapPolicy, common_grid, native_grid, resample_sensor
+from tracker.timebase import GapPolicy, GridIndex, common_grid, native_grid
+
+
+class AccRows:
+    """Both sensors' accelerations on a shared grid, (thigh, pelvis): given, or resampled when first
+    read — the angles and reps never read them, so a whole session's are only made when an
+    identification needs all of it. ``make(n)``: the grid's first ``n`` rows (None: all)."""
+
+    __slots__ = ("_make", "_n", "_rows")
+
+    def __init__(
+        self, rows: tuple[np.ndarray, np.ndarray] | None = None, *,
+        make: Callable[[int | None], tuple[np.ndarray, np.ndarray]] | None = None, n_rows: int | None = None,
+    ) -> None:
+        if rows is None and make is None:
+            raise ValueError("AccRows needs the rows or a way to make them")
+        self._rows, self._make, self._n = rows, make, n_rows
+
+    @property
+    def made(self) -> bool:
+        """Whether the rows exist yet."""
+        return self._rows is not None
+
+    def get(self) -> tuple[np.ndarray, np.ndarray]:
+        """(thigh, pelvis), each (N, 3)."""
+        if self._rows is None:
+            assert self._make is not None
+            self._rows = self._make(self._n)
+        return self._rows
+
+    def rows(self, a: int, b: int) -> AccRows:
+        """Rows [a, b): a head not made yet is made on its own, when read."""
+        if self._rows is None and self._make is not None and a == 0:
+            return AccRows(make=self._make, n_rows=b if self._n is None else min(b, self._n))
+        at, ap = self.get()
+        return AccRows((at[a:b], ap[a:b]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +88,26 @@ class SharedGrid:
     quat_pelvis: np.ndarray
     gyr_thigh: np.ndarray
     gyr_pelvis: np.ndarray
-    acc_thigh: np.ndarray
-    acc_pelvis: np.ndarray
+    acc: AccRows
     valid: np.ndarray
     block: np.ndarray  # heading block: changes where either sensor's heading is re-learnt (−… in gaps)
     piece: np.ndarray  # filter run: changes wherever either sensor's VQF restarted
+
+    @property
+    def acc_thigh(self) -> np.ndarray:
+        return self.acc.get()[0]
+
+    @property
+    def acc_pelvis(self) -> np.ndarray:
+        return self.acc.get()[1]
+
+    def rows(self, a: int, b: int) -> SharedGrid:
+        """Rows [a, b) (the first rows' accelerations, when not made yet, are made on their own)."""
+        a, b = min(a, len(self.t_s)), min(b, len(self.t_s))
+        return dataclasses.replace(
+            self, acc=self.acc.rows(a, b),
+            **{f: getattr(self, f)[a:b] for f in ("t_s", "quat_thigh", "quat_pelvis", "gyr_thigh", "gyr_pelvis", "valid", "block", "piece")},
+        )
 
     def calibration_input(self) -> CalibrationInput:
         return CalibrationInput(
@@ -90,15 +142,20 @@ def to_shared_grid(orient: dict[str, SensorOrientation], rate_hz: float, *, orig
     live session uses the session grid's phase, so its samples coincide with the offline ones)."""
     th, pe = orient["thigh"], orient["pelvis"]
     t = common_grid([th.t_s[0], pe.t_s[0]], [th.t_s[-1], pe.t_s[-1]], rate_hz, origin_s=origin_s)
-    q_t, sig_t, v_t, s_t = resample_sensor(th.t_s, th.quat_wxyz, (th.gyr_corr_rad_s, th.acc_m_s2), th.valid, th.segment, t)
-    q_p, sig_p, v_p, s_p = resample_sensor(pe.t_s, pe.quat_wxyz, (pe.gyr_corr_rad_s, pe.acc_m_s2), pe.valid, pe.segment, t)
+    ix_t, ix_p = GridIndex(th.t_s, th.segment, t), GridIndex(pe.t_s, pe.segment, t)
+    s_t, s_p = ix_t.segment, ix_p.segment
     b_t = _run_to_block(th, s_t)
     b_p = _run_to_block(pe, s_p)
     inside = (s_t >= 0) & (s_p >= 0)
+
+    def accelerations(rows: int | None) -> tuple[np.ndarray, np.ndarray]:
+        return ix_t.signals(th.acc_m_s2, rows=rows).T, ix_p.signals(pe.acc_m_s2, rows=rows).T
+
     return SharedGrid(
-        t_s=t, rate_hz=rate_hz, quat_thigh=q_t, quat_pelvis=q_p,
-        gyr_thigh=sig_t[:, :3], gyr_pelvis=sig_p[:, :3], acc_thigh=sig_t[:, 3:], acc_pelvis=sig_p[:, 3:],
-        valid=v_t & v_p & inside, block=np.where(inside, b_t * 100_000 + b_p, -1),
+        t_s=t, rate_hz=rate_hz, quat_thigh=ix_t.quaternions(th.quat_wxyz).T, quat_pelvis=ix_p.quaternions(pe.quat_wxyz).T,
+        gyr_thigh=ix_t.signals(th.gyr_corr_rad_s).T, gyr_pelvis=ix_p.signals(pe.gyr_corr_rad_s).T,
+        acc=AccRows(make=accelerations),
+        valid=ix_t.valid(th.valid) & ix_p.valid(pe.valid) & inside, block=np.where(inside, b_t * 100_000 + b_p, -1),
         piece=np.where(inside, s_t * 100_000 + s_p, -1),
     )
 

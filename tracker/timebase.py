@@ -160,6 +160,98 @@ def _segment_spans(segment: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+class GridIndex:
+    """Where each instant of a shared grid ``t_dst`` falls among one sensor's samples: per filter run,
+    the bracketing samples and the weight — searched once, then used for every channel resampled
+    (the orientation and gyroscope at once, the accelerations only when something reads them).
+
+    Never interpolates across a long gap: grid instants outside every run get segment −1 (the
+    orientation there is the identity, the signals bridged linearly; invalid anyway).
+    """
+
+    def __init__(self, t_src: np.ndarray, segment_src: np.ndarray, t_dst: np.ndarray) -> None:
+        self.t_src, self.t_dst = t_src, t_dst
+        #: (a, b, lo, hi, j, u): source run [a, b) covers grid rows [lo, hi); row lo + i lies between
+        #: source samples a + j[i] − 1 and a + j[i], at weight u[i] from the first
+        self.spans: list[tuple[int, int, int, int, np.ndarray, np.ndarray]] = []
+        self.segment = np.full(len(t_dst), -1)
+        for a, b in _segment_spans(segment_src):
+            if b - a < 2:
+                continue
+            ts = t_src[a:b]
+            lo, hi = int(np.searchsorted(t_dst, ts[0], side="left")), int(np.searchsorted(t_dst, ts[-1], side="right"))
+            if hi <= lo:
+                continue
+            td = t_dst[lo:hi]
+            j = np.searchsorted(ts, td, side="right")
+            np.clip(j, 1, len(ts) - 1, out=j)
+            t0 = ts.take(j - 1)
+            self.spans.append((a, b, lo, hi, j, (td - t0) / (ts.take(j) - t0)))
+            self.segment[lo:hi] = segment_src[a]
+        self.gap = np.flatnonzero(self.segment < 0)
+
+    def valid(self, valid_src: np.ndarray) -> np.ndarray:
+        """A grid row is valid where both bracketing samples are."""
+        out = np.zeros(len(self.t_dst), dtype=bool)
+        for a, b, lo, hi, j, _ in self.spans:
+            vs = valid_src[a:b]
+            out[lo:hi] = vs.take(j) & vs.take(j - 1)
+        return out
+
+    def quaternions(self, quat_wxyz: np.ndarray) -> np.ndarray:
+        """(4, N) orientation, normalised linear interpolation: identical to slerp within 1e-5 rad for
+        the ≤ 0.05 rad rotations between neighbouring samples, and ~20× faster."""
+        out = self._lerp((quat_wxyz,), quaternions=True)
+        out[:, self.gap] = np.array([[1.0], [0.0], [0.0], [0.0]])
+        return out
+
+    def signals(self, *parts: np.ndarray, rows: int | None = None) -> np.ndarray:
+        """(k, N) linear interpolation of (M, k_i) signals, as their column-wise concatenation (without
+        forming it). ``rows``: only the grid's first rows (the rest is left unset)."""
+        out = self._lerp(parts, rows=rows)
+        gap = self.gap if rows is None else self.gap[self.gap < rows]  # (the rows made)
+        if len(gap):
+            out[:, gap] = interp_rows(self.t_src, np.hstack(parts) if len(parts) > 1 else parts[0], self.t_dst[gap]).T
+        return out
+
+    def _lerp(self, parts: tuple[np.ndarray, ...], *, quaternions: bool = False, rows: int | None = None) -> np.ndarray:
+        """Channel-major (k, N) interpolation, channel by channel (this runs on every sample of a
+        session). Every source channel is made one contiguous series first (one strided pass; a strided
+        column's take copies the column for each gather), and the gathers write straight into the
+        output and one reused buffer (a fresh temporary per step costs more in page faults than the
+        arithmetic on it)."""
+        src = np.empty((sum(p.shape[1] for p in parts), len(self.t_src)))
+        row = 0
+        for p in parts:
+            src[row : row + p.shape[1]] = p.T
+            row += p.shape[1]
+        n_rows = len(self.t_dst) if rows is None else min(rows, len(self.t_dst))
+        out = np.empty((len(src), n_rows))
+        buf: np.ndarray | None = None
+        for a, b, lo, hi, j, u in self.spans:
+            if lo >= n_rows:
+                break
+            if hi > n_rows:
+                j, u, hi = j[: n_rows - lo], u[: n_rows - lo], n_rows
+            jm = j - 1
+            if buf is None or buf.shape[1] < hi - lo:
+                buf = np.empty((len(src), hi - lo))
+            x0, x1 = out[:, lo:hi], buf[:, : hi - lo]
+            for i, series in enumerate(src[:, a:b]):  # mode "clip": unbuffered (the indices are in range)
+                series.take(jm, out=x0[i], mode="clip")
+                series.take(j, out=x1[i], mode="clip")
+            if quaternions:  # the same hemisphere before interpolating
+                flip = np.einsum("in,in->n", x0, x1) < 0
+                if flip.any():
+                    x1[:, flip] *= -1.0
+            x1 -= x0
+            x1 *= u
+            x0 += x1
+            if quaternions:
+                x0 /= np.sqrt(np.einsum("in,in->n", x0, x0))
+        return out
+
+
 def resample_sensor(
     t_src: np.ndarray,
     quat_wxyz: np.ndarray,
@@ -169,67 +261,11 @@ def resample_sensor(
     t_dst: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Orientation (nlerp) and (N, k) signals (linear; or a tuple of (N, k_i) arrays, resampled as their
-    column-wise concatenation without forming it) onto ``t_dst`` with one search per segment.
-
-    Returns (quat_wxyz, signals, valid, segment); never interpolates orientation across a long gap
-    (grid instants outside every segment get the identity, valid False, segment −1). Fills one
-    channel-major (k, N) array in place, channel by channel (this runs on every sample of a session);
-    the returned (N, k) arrays are transposed views of it.
-    """
-    nd = len(t_dst)
+    column-wise concatenation) onto ``t_dst``: (quat_wxyz, signals, valid, segment), through one
+    :class:`GridIndex` (the returned (N, k) arrays are transposed views of channel-major ones)."""
+    ix = GridIndex(t_src, segment_src, t_dst)
     parts = (signals,) if isinstance(signals, np.ndarray) else tuple(signals)
-    # every source channel as one contiguous series: one strided pass here, then every gather reads
-    # contiguous memory (a strided column's take copies the column first, for each of its two gathers)
-    src = np.empty((4 + sum(p.shape[1] for p in parts), len(t_src)))
-    src[:4] = quat_wxyz.T
-    row = 4
-    for p in parts:
-        src[row : row + p.shape[1]] = p.T
-        row += p.shape[1]
-    out = np.empty((len(src), nd))
-    spans = [(a, b) for a, b in _segment_spans(segment_src) if b - a >= 2]
-    valid = np.zeros(nd, dtype=bool)
-    seg_out = np.full(nd, -1)
-    # the gathers write straight into ``out`` and one reused buffer: a fresh (k, N) temporary per
-    # step costs more in page faults than the arithmetic on it
-    buf: np.ndarray | None = None
-    for a, b in spans:
-        ts = t_src[a:b]
-        lo, hi = int(np.searchsorted(t_dst, ts[0], side="left")), int(np.searchsorted(t_dst, ts[-1], side="right"))
-        if hi <= lo:
-            continue
-        td = t_dst[lo:hi]
-        j = np.searchsorted(ts, td, side="right")
-        np.clip(j, 1, len(ts) - 1, out=j)
-        jm = j - 1
-        t0 = ts.take(jm)
-        u = (td - t0) / (ts.take(j) - t0)
-        if buf is None or buf.shape[1] < hi - lo:
-            buf = np.empty((len(src), hi - lo))
-        x0, x1 = out[:, lo:hi], buf[:, : hi - lo]
-        for i, series in enumerate(src[:, a:b]):  # mode "clip": unbuffered (the indices are in range)
-            series.take(jm, out=x0[i], mode="clip")
-            series.take(j, out=x1[i], mode="clip")
-        flip = np.einsum("in,in->n", x0[:4], x1[:4]) < 0  # same hemisphere before interpolating
-        if flip.any():
-            x1[:4, flip] *= -1.0
-        x1 -= x0
-        x1 *= u
-        x0 += x1
-        # normalised linear interpolation: identical to slerp within 1e-5 rad for the ≤ 0.05 rad
-        # rotations between neighbouring samples, and ~20× faster
-        x0[:4] /= np.sqrt(np.einsum("in,in->n", x0[:4], x0[:4]))
-        vs = valid_src[a:b]
-        valid[lo:hi] = vs.take(j) & vs.take(jm)
-        seg_out[lo:hi] = segment_src[a]
-    gap = np.flatnonzero(seg_out < 0)
-    if len(gap):  # inside long gaps (invalid anyway): identity, the signals bridged linearly
-        out[:4, gap] = np.array([[1.0], [0.0], [0.0], [0.0]])
-        row = 4
-        for p in parts:
-            out[row : row + p.shape[1], gap] = interp_rows(t_src, p, t_dst[gap]).T
-            row += p.shape[1]
-    return out[:4].T, out[4:].T, valid, seg_out
+    return ix.quaternions(quat_wxyz).T, ix.signals(*parts).T, ix.valid(valid_src), ix.segment
 
 
 def interp_rows(t_src: np.ndarray, x: np.ndarray, t_dst: np.ndarray) -> np.ndarray:

@@ -57,7 +57,7 @@ def test_streaming_rows_equal_the_batch_causal_solution() -> None:
     sol = solve_angles(grid, ident.calibrator, "right", _heading(), causal=True, constant=ident.constant,
                        offsets=ident.offsets, zeros=ident.zeros, held=HeldState())
     k = len(grid.t_s) // 3
-    head = _slice(grid, 0, k)
+    head = grid.rows(0, k)
     first = solve_angles(head, ident.calibrator, "right", _heading(), causal=True, constant=ident.constant,
                          offsets=ident.offsets, zeros=ident.zeros, held=HeldState())
     s = StreamingAngles(grid.rate_hz, ident.calibrator, _heading(), ident.constant, ident.zeros).start(first, head)
@@ -79,14 +79,27 @@ def _heading():  # type: ignore[no-untyped-def]
     return RelativeHeading()
 
 
-def _slice(grid, a: int, b: int):  # type: ignore[no-untyped-def]
-    import dataclasses
-
-    return dataclasses.replace(grid, **{f: getattr(grid, f)[a:b] for f in (
-        "t_s", "quat_thigh", "quat_pelvis", "gyr_thigh", "gyr_pelvis", "acc_thigh", "acc_pelvis", "valid", "block", "piece")})
-
-
 def test_live_equals_offline_for_a_set_too_short_to_settle_the_identification() -> None:
     """Two reps (fewer than refine_reps): offline identifies on the whole set; live does so at close()."""
     sim = simulation.simulate(simulation.SimulationConfig(exercise="deep_squat", side="right", reps=2, seed=4))
     _agree(sim.raw, "deep_squat", "right")
+
+
+def test_the_whole_sessions_accelerations_are_made_only_when_read() -> None:
+    """Angles and reps never read the shared grid's accelerations: an analysis whose identification
+    settled on the first reps does not resample them for the whole session; a head of the grid makes
+    its own rows, equal to the whole grid's."""
+    from tracker.engine import Engine
+
+    sim = simulation.simulate(simulation.SimulationConfig(exercise="knee_raise", side="right", reps=8, seed=2))
+    eng = Engine("knee_raise", "right").feed(sim.raw)
+    eng.finish()
+    grid = eng.grid_
+    assert eng.identification_.until_s < 0.5 * grid.t_s[-1] and not grid.acc.made
+    head = grid.rows(0, 1500)
+    head_rows = (head.acc_thigh.copy(), head.acc_pelvis.copy())
+    assert not grid.acc.made and head.acc.made
+    np.testing.assert_array_equal(head_rows[0], grid.acc_thigh[:1500])
+    np.testing.assert_array_equal(head_rows[1], grid.acc_pelvis[:1500])
+    assert grid.acc.made and grid.acc_thigh.shape == (len(grid.t_s), 3)
+    assert np.all(np.abs(np.linalg.norm(grid.acc_thigh[grid.valid], axis=1) - 9.81) < 30.0)  # accelerations, in m/s²
