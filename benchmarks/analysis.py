@@ -95,7 +95,7 @@ def main() -> None:
     stages = {
         "stand on the raw signals": lambda: eng._find_stand(),
         "per-sensor grids + offlineVQF": lambda: orient_streams(raw.streams(), offline=True, gyr_bias=eng._gyr_bias),
-        "shared grid": lambda: to_shared_grid(oriented, 100.0),
+        "shared grid (accelerations made when read)": lambda: to_shared_grid(oriented, 100.0),
         "identification (first reps)": lambda: eng._identify(eng._offline_grid(-np.inf, ident.until_s)),
         "angles (whole session)": lambda: eng._solve(grid, ident),
         "reps + confidence": lambda: eng._detect(eng.angles_, flush=True),

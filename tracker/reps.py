@@ -334,11 +334,26 @@ class RepDetector:
         return out
 
     # -- the rules of an active rep (shared by update and detect) ----------------------------------
-    def _scan(self, rep: np.ndarray, b: float, trig: int, k0: int) -> tuple[str, int, int] | None:
+    def _flat(self, t: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Where the signal stayed within ``settle_band_deg`` over the last ``settle_s`` of samples
+        without a gap (a trailing window: the same at a sample whatever series it is part of, once the
+        series holds its window)."""
+        w = self.settle_n
+        if len(s) < w:
+            return np.zeros(len(s), dtype=bool)
+        lo = minimum_filter1d(s, w, origin=(w - 1) // 2, mode="nearest")
+        hi = maximum_filter1d(s, w, origin=(w - 1) // 2, mode="nearest")
+        first = np.maximum(np.arange(len(s)) - w + 1, 0)
+        out: np.ndarray = (hi - lo < self.settle_band_deg) & (t - t[first] <= (w - 0.5) / self.rate_hz)
+        return out
+
+    def _scan(self, rep: np.ndarray, b: float, trig: int, k0: int, flat: np.ndarray | None = None) -> tuple[str, int, int] | None:
         """First event of the active rep ``rep`` (columns from its start) at a trigger index ≥ k0.
 
         Returns (kind, end index, trigger index). Every quantity is causal (depends only on samples
         up to the trigger), so scanning a prefix or the whole series finds the same first event.
+        ``flat``: :meth:`_flat` of these samples, when already known (the batch computes it once for a
+        session; only samples whose window lies within the rep are read).
         """
         t, s, gap = rep[0], rep[1], rep[4] > 0.5
         n = len(s)
@@ -366,19 +381,10 @@ class RepDetector:
         else:  # no gap in the rep (most): no valley can hide in one
             valley_gap = np.zeros(n - k0, dtype=bool)
         w = self.settle_n
-        settled = np.zeros(n - k0, dtype=bool)
-        if n >= w:
-            lo = minimum_filter1d(s, w, origin=(w - 1) // 2, mode="nearest")
-            hi = maximum_filter1d(s, w, origin=(w - 1) // 2, mode="nearest")
-            first = idx - w + 1
-            ok = (
-                (first > peak_i)
-                & (hi - lo < self.settle_band_deg)
-                & (s <= b + self.split_fraction * exc)
-                & (t - t[np.maximum(first, 0)] <= (w - 0.5) / self.rate_hz)
-            )
-            ok[: w - 1] = False
-            settled = ok[sl]
+        # settled: a flat window that began after the latest peak (so it lies within the rep), at most
+        # split_fraction of the excursion up
+        flat = self._flat(t, s) if flat is None else flat
+        settled = ((idx[sl] - w + 1 > peak_i[sl]) & flat[sl] & (s[sl] <= b + self.split_fraction * exc[sl]))
         late = t[sl] - t[0] > self.max_rep_s
         any_ev = returned | valley | valley_gap | settled | late
         if not any_ev.any():
@@ -417,12 +423,13 @@ class RepDetector:
         comp = self.compensation.measure(hip, tilt, ipk)
         missing = hole_s = longest = 0.0
         peak_at_gap = False
-        if gap[1:].any():  # (most reps have none)
-            holes = np.where(gap[1:], np.diff(t) - 1.0 / self.rate_hz, 0.0)
+        after = np.flatnonzero(gap[1:]) + 1  # the samples that follow a gap (most reps have none)
+        if len(after):
+            holes = t[after] - t[after - 1] - 1.0 / self.rate_hz
             missing, longest = float(np.sum(holes)), float(np.max(holes))
-            real = gap[1:] & (holes >= PEAK_HOLE_S)  # a hole, not a burst of lost packets
+            real = holes >= PEAK_HOLE_S  # a hole, not a burst of lost packets
             hole_s = float(np.sum(holes[real]))
-            gap_t = np.concatenate([t[1:][real], t[:-1][real]])
+            gap_t = np.concatenate([t[after[real]], t[after[real] - 1]])
             peak_at_gap = bool(len(gap_t) and np.min(np.abs(gap_t - t[ipk])) <= 0.25)
         return DetectedRep(
             start_s=float(t[0]),
@@ -469,6 +476,7 @@ class RepDetector:
         data = np.vstack([t, s, hip, tilt, gap.astype(float)])
         n_win = int(self._hist.maxlen or 1)
         total = len(s)
+        flat = self._flat(t, s)
         rollmin = minimum_filter1d(s, size=n_win, origin=(n_win - 1) // 2, mode="nearest")
         cand = np.flatnonzero(s - rollmin > self.enter_deg)
         k = reset_at = 0
@@ -501,7 +509,7 @@ class RepDetector:
             a_, chunk = start + trig + 1, int(5 * self.rate_hz)  # most reps end within 5 s of their trigger
             while a_ < total and ev is None:
                 b_ = min(total, a_ + chunk)
-                ev = self._scan(data[:, start:b_], b, trig, a_ - start)
+                ev = self._scan(data[:, start:b_], b, trig, a_ - start, flat[start:b_])
                 a_, chunk = b_, 2 * chunk
             if ev is None:
                 active = (start, trig, b)

@@ -82,6 +82,13 @@ def test_settling_at_a_new_level_ends_the_rep() -> None:
     reps = RepDetector("deep_squat", rate_hz=FS).detect(t, hip, 0 * hip, np.ones(len(t), bool)).reps_
     assert len(reps) == 1 and reps[0].end_reason == "settled"
     assert 6.3 <= reps[0].end_s <= 8.0  # the descent ends at 7 s; the last 3° are inside the band
+    # the batch judges the flat windows on the whole session, the stream within the rep: same decision,
+    # also with a hole on the way down (a window across it is not flat)
+    for hole in (None, (5.9, 6.3)):
+        valid = np.ones(len(t), bool) if hole is None else ~((t >= hole[0]) & (t < hole[1]))
+        batch, stream = _both(t, hip, valid)
+        assert [(r.end_s, r.end_reason) for r in batch] == [(r.end_s, r.end_reason) for r in stream]
+        assert [r.end_reason for r in batch] == ["settled"]
 
 
 def test_a_rep_on_its_way_down_when_the_recording_ends_is_counted_by_flush() -> None:
