@@ -15,6 +15,15 @@ _AXES = {"X": 0, "Y": 1, "Z": 2}
 
 
 def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if np.ndim(a) == 1 and np.ndim(b) == 1:  # one pair (a gap's stitch): plain floats, ~20× faster
+        aw, ax, ay, az = (float(c) for c in a)
+        bw, bx, by, bz = (float(c) for c in b)
+        return np.array([
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ])
     aw, ax, ay, az = np.moveaxis(a, -1, 0)
     bw, bx, by, bz = np.moveaxis(b, -1, 0)
     return np.stack(
@@ -51,10 +60,15 @@ def from_euler_intrinsic(seq: str, angles_rad: list[np.ndarray]) -> np.ndarray:
 
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """R(q)·v for each row (q (N,4) or (4,), v (N,3) or (3,))."""
-    w = q[..., :1]
-    u = q[..., 1:]
+    if np.ndim(q) == 1 and np.ndim(v) == 1:  # one vector: plain floats (np.cross is slow on one)
+        w, x, y, z = (float(c) for c in q)
+        v0, v1, v2 = (float(c) for c in v)
+        t0, t1, t2 = 2.0 * (y * v2 - z * v1), 2.0 * (z * v0 - x * v2), 2.0 * (x * v1 - y * v0)
+        return np.array([v0 + w * t0 + (y * t2 - z * t1), v1 + w * t1 + (z * t0 - x * t2), v2 + w * t2 + (x * t1 - y * t0)])
+    wq, u = q[..., :1], q[..., 1:]
     t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    out: np.ndarray = v + wq * t + np.cross(u, t)
+    return out
 
 
 def rotate_inv(q: np.ndarray, v: np.ndarray) -> np.ndarray:
