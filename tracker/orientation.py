@@ -115,13 +115,15 @@ class OrientationEstimator:
 
     def estimate(self, grid: SensorGrid) -> OrientationEstimator:
         n = len(grid.t_s)
-        quats = np.empty((n, 4))
-        bias = np.empty((n, 3))
         edges = np.flatnonzero(np.diff(grid.segment) != 0) + 1
         starts, ends = np.r_[0, edges], np.r_[edges, n]
         links = grid.link_gap_s if grid.link_gap_s is not None else np.full(len(starts), np.nan)
+        # one run (no long gap): the filter's output is the result as it is; several: written in place
+        quats: np.ndarray | None = None if len(starts) == 1 else np.empty((n, 4))
+        gyr_corr = np.empty((n, 3))  # the gyroscope minus the filter's bias estimate
         block = np.empty(n, dtype=int)
         k_block = 0
+        last_bias = np.zeros(3)
         for r, (a, b) in enumerate(zip(starts, ends)):
             gyr = np.ascontiguousarray(grid.gyr_rad_s[a:b])
             acc = np.ascontiguousarray(grid.acc_m_s2[a:b])
@@ -130,29 +132,33 @@ class OrientationEstimator:
             else:
                 out = vqf.VQF(grid.dt_s, tauAcc=self.tau_acc_s).updateBatch(gyr, acc)
             q_run = out["quat6D"]
-            bias[a:b] = out["bias"]
+            np.subtract(grid.gyr_rad_s[a:b], out["bias"], out=gyr_corr[a:b])
+            if quats is None:
+                quats = q_run
+                block[:] = 0
+                break
             h = None
             if r > 0 and np.isfinite(links[r]):
                 lo = max(int(starts[r - 1]), a - LINK_WINDOW_N)
-                before = grid.gyr_rad_s[lo:a] - bias[lo:a]
-                h = stitch_heading(quats[a - 1], before, q_run[0], grid.gyr_rad_s[a] - bias[a - 1], float(links[r]))
+                h = stitch_heading(quats[a - 1], gyr_corr[lo:a], q_run[0], grid.gyr_rad_s[a] - last_bias, float(links[r]))
             if h is None:
                 k_block += r > 0
                 quats[a:b] = q_run
             else:  # straight from the filter's output into place
                 _rotate_heading(q_run, h, out=quats[a:b])
             block[a:b] = k_block
+            last_bias = out["bias"][-1]
+        assert quats is not None
         self.orientation_ = SensorOrientation(
             t_s=grid.t_s,
             quat_wxyz=quats,
-            gyr_corr_rad_s=grid.gyr_rad_s - bias,
+            gyr_corr_rad_s=gyr_corr,
             acc_m_s2=grid.acc_m_s2,
             valid=grid.valid,
             segment=grid.segment,
             block=block,
             dt_s=grid.dt_s,
         )
-        self.bias_rad_s_ = bias
         return self
 
 
