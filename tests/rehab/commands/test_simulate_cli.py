@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from rehab.cli import app
@@ -36,19 +37,26 @@ def test_simulate_writes_csv_and_truth(tmp_path: Path) -> None:
     assert np.array_equal(truth.sensors["thigh"].t_true_s.shape, raw.thigh.t_s.shape)
 
 
-def test_simulate_rejects_bad_options(tmp_path: Path) -> None:
-    out = str(tmp_path / "x.csv")
-    for args, text in (
-        (["--exercise", "lunge"], "lunge"),
-        (["--side", "middle"], "middle"),
-        (["--rate", "500"], "thigh_rate_hz"),
-        (["--reps", "0"], "reps"),
-        (["--stand", "1"], "stand_s"),
-        (["--compensated-reps", "a,b"], "compensated-reps"),
-    ):
-        res = runner.invoke(app, ["simulate", "--out", out, *args])
-        assert res.exit_code == 2, (args, res.output)
-        assert text in " ".join(res.output.split()), res.output
+@pytest.mark.parametrize(("args", "text"), [
+    (["--exercise", "lunge"], "lunge"),
+    (["--side", "middle"], "middle"),
+    (["--rate", "500"], "thigh_rate_hz"),
+    (["--reps", "0"], "reps"),
+    (["--stand", "1"], "stand_s"),
+    (["--compensated-reps", "a,b"], "compensated-reps"),
+    (["--dropout", "top:both:1"], "'top'"),
+    (["--scenario", "nope"], "pause_between_every_rep"),
+    (["--hip-abduction", "5"], "LOW,HIGH"),
+    (["--ideal", "--realistic"], "exclude"),
+    (["--calibration-stand", "middle"], "calibration_stand"),
+])
+def test_simulate_rejects_bad_options(tmp_path: Path, args: list[str], text: str) -> None:
+    res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "x.csv"), *args])
+    assert res.exit_code == 2, (args, res.output)
+    assert text in " ".join(res.output.split()), res.output
+
+
+def test_simulate_rejects_an_output_folder_that_does_not_exist(tmp_path: Path) -> None:
     res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "nope" / "x.csv")])
     assert res.exit_code == 2 and "does not" in " ".join(res.output.split())
 
@@ -73,17 +81,3 @@ def test_simulate_realistic_with_holes(tmp_path: Path) -> None:
     assert abs(truth.sensors["thigh"].soft_tissue_max_deg - 6.0) < 1e-9
     raw = read_raw_csv(out)
     assert abs(raw.thigh.rate_hz - 50) < 0.5
-
-
-def test_simulate_rejects_bad_realism_options(tmp_path: Path) -> None:
-    out = str(tmp_path / "x.csv")
-    for args, text in (
-        (["--dropout", "top:both:1"], "'top'"),
-        (["--scenario", "nope"], "pause_between_every_rep"),
-        (["--hip-abduction", "5"], "LOW,HIGH"),
-        (["--ideal", "--realistic"], "exclude"),
-        (["--calibration-stand", "middle"], "calibration_stand"),
-    ):
-        res = runner.invoke(app, ["simulate", "--out", out, *args])
-        assert res.exit_code == 2, (args, res.output)
-        assert text in " ".join(res.output.split()), res.output
