@@ -30,6 +30,17 @@ def _num(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else json_safe(float(x), ndigits=nd)
 
 
+#: The hold timer: within max(HOLD_BAND_MIN_DEG, HOLD_FRACTION × excursion) of the lift's peak (a slow sag
+#: during a long hold stays in it) and slower than max(HOLD_MIN_SPEED_DEG_S, HOLD_SPEED_FRACTION × the lift's
+#: top speed), speeds over SPEED_WINDOW_S (HISTORY_N grid rows kept for them); HOLD_EDGE_FRACTION: see LiftWatch.
+HOLD_FRACTION = 0.15
+HOLD_BAND_MIN_DEG = 3.0
+HOLD_SPEED_FRACTION = 0.1
+HOLD_MIN_SPEED_DEG_S = 3.0
+SPEED_WINDOW_S = 0.1
+HOLD_EDGE_FRACTION = 0.45
+HISTORY_N = 32
+
 #: Seconds of the stand over which each sensor's gravity direction is averaged for the upside-down check.
 STAND_CHECK_S = 1.0
 
@@ -44,7 +55,10 @@ class LiftWatch:
     from the lift's start (knee raise, hip extension) or from the most upright tilt of the descent
     (deep squat, "at_depth"); ``compensating`` latches when it reaches ``threshold_deg`` and resets
     when the next lift starts, so a clean rep clears the warning. ``hold_s`` is how long the hip has
-    stayed near the top (within max(3°, 8 % of the excursion) of the lift's peak, moving < 20 °/s).
+    been held at the top: near the lift's peak and nearly still (HOLD_* below), less the slow end of the
+    lift that stillness still counts (HOLD_EDGE_FRACTION of the time from the lift's start to the hold's,
+    calibrated on minimum-jerk simulated lifts: the timer's last value is within 0.3 s of the simulated
+    hold, 0.6 s on the realistic simulator). Fed one grid row at a time, at the row's time.
     """
 
     def __init__(self, exercise: str, threshold_deg: float, *, rest_tau_s: float = 1.0) -> None:
@@ -64,17 +78,24 @@ class LiftWatch:
         self.compensating = False
         self.hold_s: float | None = None
         self._hold_from: float | None = None
-        self._last: tuple[float, float] | None = None
+        self._top_speed = 0.0
+        self._lift_t = 0.0
+        self._edge_s = 0.0
+        #: the last grid rows' (t, signal), for the speed over SPEED_WINDOW_S
+        self._recent: deque[tuple[float, float]] = deque(maxlen=HISTORY_N)
 
     def update(self, t_s: float, hip_deg: float, tilt_deg: float) -> None:
         s = self.direction * hip_deg
-        speed = 0.0
-        if self._last is not None and t_s > self._last[0]:
-            speed = abs(s - self._last[1]) / (t_s - self._last[0])
-            dt = t_s - self._last[0]
-        else:
-            dt = 0.0
-        self._last = (t_s, s)
+        dt = t_s - self._recent[-1][0] if self._recent else 0.0
+        if dt <= 0 and self._recent:
+            return
+        self._recent.append((t_s, s))
+        # speed over the last SPEED_WINDOW_S (one row's step is noise over 10 ms)
+        k = len(self._recent) - 1
+        while k > 0 and t_s - self._recent[k][0] < SPEED_WINDOW_S:
+            k -= 1
+        t0, s0 = self._recent[k]
+        speed = abs(s - s0) / (t_s - t0) if t_s > t0 else 0.0
         if self.rest is None or self.rest_tilt is None:
             self.rest, self.rest_tilt = s, tilt_deg
             return
@@ -84,8 +105,10 @@ class LiftWatch:
             self.rest_tilt += a * (tilt_deg - self.rest_tilt)
             if s > self.rest + self.enter_deg:
                 self.lifting, self.peak = True, s
+                self._lift_t = t_s
                 self.ref_tilt = self.rest_tilt
                 self.compensating, self.tilt_change_deg, self._hold_from, self.hold_s = False, 0.0, None, None
+                self._top_speed = speed
             return
         self.peak = max(self.peak, s)
         excursion = self.peak - self.rest
@@ -97,10 +120,16 @@ class LiftWatch:
             self.tilt_change_deg = change
             if change >= self.threshold_deg:
                 self.compensating = True
-        near_top = s >= self.peak - max(3.0, 0.08 * excursion) and speed < 20.0
+        # holding: near the lift's peak and (nearly) still — slower than a tenth of the lift's own top speed,
+        # so a slow sag during a long hold does not end it
+        self._top_speed = max(self._top_speed, speed)
+        near_top = (s >= self.peak - max(HOLD_BAND_MIN_DEG, HOLD_FRACTION * excursion)
+                    and speed < max(HOLD_MIN_SPEED_DEG_S, HOLD_SPEED_FRACTION * self._top_speed))  # fmt: skip
         if near_top:
-            self._hold_from = t_s if self._hold_from is None else self._hold_from
-            self.hold_s = t_s - self._hold_from
+            if self._hold_from is None:
+                self._hold_from = t_s
+                self._edge_s = HOLD_EDGE_FRACTION * (t_s - self._lift_t)
+            self.hold_s = max(0.0, t_s - self._hold_from - self._edge_s)
         else:
             self._hold_from = None
         if s < self.rest + max(3.0, 0.10 * excursion):
@@ -154,12 +183,14 @@ class LiveView:
         self.last_t_s = t_s
         if sensor in ("thigh", "pelvis"):
             self._check_stand(sensor, t_s, acc_m_s2)
-        hip, tilt = self.tracker.hip_flexion_deg, self.tracker.pelvic_tilt_deg
+        hip, tilt, t_angles = self.tracker.hip_flexion_deg, self.tracker.pelvic_tilt_deg, self.tracker.angles_t_s
+        # each grid row once, at its own time (the angles change per row, not with every sensor sample: a
+        # speed from a sample's time stamp would be the row step over a fraction of a millisecond)
         if (self.tracker.calibration_state == "ready" and math.isfinite(hip) and math.isfinite(tilt)
-                and (self._angle_t is None or t_s > self._angle_t)):  # fmt: skip
-            self._angle_t = t_s
-            self.lift.update(t_s, hip, tilt)
-            self.sanity.update(t_s, hip, tilt)
+                and math.isfinite(t_angles) and (self._angle_t is None or t_angles > self._angle_t)):  # fmt: skip
+            self._angle_t = t_angles
+            self.lift.update(t_angles, hip, tilt)
+            self.sanity.update(t_angles, hip, tilt)
         for e in events:
             self.events_seen += 1
             if e.kind == "error":

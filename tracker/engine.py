@@ -470,6 +470,7 @@ class Engine:
         self._diags: list[RepDiagnostics] = []
         self._hip = float("nan")
         self._tilt = float("nan")
+        self._angles_t = float("nan")
         self._stream: StreamingAngles | None = None
         self._trigger_after = -np.inf
         self._pending: list[DetectedRep] = []  # reps the trigger saw, reported after report_delay_s
@@ -700,6 +701,12 @@ class Engine:
         return self._tilt
 
     @property
+    def angles_t_s(self) -> float:
+        """The time (on the shared grid) of ``hip_flexion_deg`` and ``pelvic_tilt_deg``: they change once
+        per grid row, not with every sensor sample (NaN before the first)."""
+        return self._angles_t
+
+    @property
     def rep_count(self) -> int:
         return len(self._reps)
 
@@ -825,6 +832,7 @@ class Engine:
         v = np.flatnonzero(sol.valid)
         if len(v):
             self._hip, self._tilt = float(sol.hip_deg[v[-1]]), float(sol.tilt_deg[v[-1]])
+            self._angles_t = float(sol.t_s[v[-1]])
 
     def _stream_row(self, i: int) -> list[LiveEvent]:
         assert self._det is not None and self._ident is not None and self._stream is not None
@@ -834,7 +842,7 @@ class Engine:
         hip, tilt, _ = self._stream.step(t_now, row[1:5], row[5:9], row[9:12], row[12:15], valid, self._block_of(i))
         if not valid:
             return []
-        self._hip, self._tilt = hip, tilt
+        self._hip, self._tilt, self._angles_t = hip, tilt, t_now
         d = self._det.update(t_now, hip, tilt)
         if d is not None and d.peak_s > self._trigger_after:
             self._pending.append(d)
